@@ -1,0 +1,76 @@
+# authrelay build. Everything but proxy/main.c goes into one static library
+# (build/libauthrelay.a) that the daemon and every test link.
+#
+#   make            build the daemon, the mock provider and the unit tests
+#   make check      install missing deps, then unit tests (plain, under
+#                   ASan+UBSan, under valgrind) and integration tests
+#   make demo       install missing deps, then relay one message through the
+#                   mock provider and show the result
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE -I.
+PKGS     = libssl libcrypto libcurl jansson inih libxcrypt
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS     = $(PKG_LIBS) -lev -lpthread -lanl
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+B        = build
+LIB_SRC  = $(wildcard io/*.c) $(filter-out proxy/main.c,$(wildcard proxy/*.c)) \
+           $(wildcard upstream/*.c) $(wildcard oauth/*.c)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+MOCK_SRC = $(wildcard tests/mock-provider/*.c)
+
+# Plain build and sanitizer build share the rules below through $(1)=dir.
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+
+.PHONY: all check unit unit-asan unit-valgrind integration demo bench \
+        deps clean
+all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
+
+define build_tree
+$(1)/obj/%.o: %.c $(wildcard */*.h) $(wildcard tests/*/*.h)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(2) $$(PKG_CFLAGS) -c -o $$@ $$<
+$(1)/libauthrelay.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/authrelay: $(1)/obj/proxy/main.o $(1)/libauthrelay.a
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LIBS)
+$(1)/check_unit: $$(patsubst %.c,$(1)/obj/%.o,$$(UNIT_SRC)) $(1)/libauthrelay.a
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(CHECK_LIBS) $$(LIBS)
+$(1)/mock-provider: $$(patsubst %.c,$(1)/obj/%.o,$$(MOCK_SRC)) $(1)/libauthrelay.a
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LIBS)
+endef
+$(eval $(call build_tree,$(B),))
+$(eval $(call build_tree,$(B)/asan,$(SAN_FLAGS)))
+
+deps:
+	@sh scripts/deps.sh
+
+unit: $(B)/check_unit
+	CK_TAP_LOG_FILE_NAME= $(B)/check_unit
+
+unit-asan: $(B)/asan/check_unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	CK_FORK=no $(B)/asan/check_unit
+
+unit-valgrind: $(B)/check_unit
+	CK_FORK=no valgrind -q --error-exitcode=9 --leak-check=full \
+	  --errors-for-leak-kinds=definite $(B)/check_unit
+
+integration: all
+	sh tests/integration/run.sh $(B)
+
+check: deps
+	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
+	$(MAKE) unit unit-asan unit-valgrind integration
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh $(B)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,68 @@
+/*
+ * oauth: access tokens for provider accounts. Keeps one cache entry per
+ * account, refreshes it from the stored refresh token through the token
+ * endpoint (libcurl multi on the caller's libev loop: nothing blocks), and
+ * makes every concurrent request for one account share one refresh
+ * ("single flight"). Knows nothing of sessions or SMTP.
+ */
+#ifndef OAUTH_OAUTH_H
+#define OAUTH_OAUTH_H
+
+#include <ev.h>
+
+/* What an account needs to get tokens; strings are copied. */
+struct oauth_account_cfg {
+	const char	*name;		/* account name: token file name */
+	const char	*token_url;	/* https://... */
+	const char	*client_id;
+	const char	*client_secret;	/* NULL for a public client */
+	const char	*ca_file;	/* NULL: system trust store */
+};
+
+/* Limits. */
+#define OAUTH_TOKEN_MAX		4096	/* bytes of an access/refresh token */
+#define OAUTH_RESPONSE_MAX	65536	/* bytes of a token endpoint reply */
+#define OAUTH_HTTP_TIMEOUT	30	/* seconds for one token request */
+#define OAUTH_EXPIRY_MARGIN	300	/* refresh this long before expiry */
+#define OAUTH_WAITERS_MAX	100000	/* waiters on one account */
+
+struct oauth;
+struct oauth_account;
+struct oauth_wait;
+
+/*
+ * Called once per oauth_token_get that returned 0 and was not cancelled.
+ * token is NULL on failure, with a short reason fit for a log line and an
+ * SMTP reply (never a secret). The token string is valid only during the
+ * call: copy it.
+ */
+typedef void oauth_cb(void *arg, const char *token, const char *reason);
+
+/* Create the token manager on loop; token files live in state_dir. */
+struct oauth	*oauth_new(struct ev_loop *loop, const char *state_dir);
+/* Cancel all requests (failing nobody: waiters must be gone) and free. */
+void		 oauth_free(struct oauth *);
+/* Register an account. Returns NULL on allocation failure. */
+struct oauth_account *oauth_account_add(struct oauth *,
+		    const struct oauth_account_cfg *);
+
+/*
+ * Get an access token that is valid for at least OAUTH_EXPIRY_MARGIN more
+ * seconds. Returns 1 with *token set (valid until control returns to the
+ * loop) when the cache has one; 0 when a refresh is needed: one request per
+ * account is in flight whatever the number of callers, and cb(arg, ...)
+ * runs when it ends; *wait is the handle to cancel it. Never calls cb
+ * before returning.
+ */
+int		 oauth_token_get(struct oauth_account *, oauth_cb *cb,
+		    void *arg, struct oauth_wait **wait, const char **token);
+/* Forget a waiter whose caller is going away; cb will not run. */
+void		 oauth_wait_cancel(struct oauth_wait *);
+/*
+ * The provider rejected this access token: drop it from the cache (if it is
+ * still the cached one) so the next get refreshes.
+ */
+void		 oauth_token_invalidate(struct oauth_account *,
+		    const char *token);
+
+#endif

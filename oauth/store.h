@@ -1,0 +1,49 @@
+/*
+ * store: one JSON token file per account in the state directory,
+ * "<state_dir>/<account>.json", mode 0600. Writes are atomic and durable:
+ * temporary file in the same directory, fsync, rename, fsync of the
+ * directory; a crash leaves the old file or the new one, never half of one.
+ *
+ * File format: {"version":1,"refresh_token":"...","access_token":"...",
+ * "expires_at":<unix seconds>,"scope":"...","updated_at":<unix seconds>}
+ * with only refresh_token required.
+ */
+#ifndef OAUTH_STORE_H
+#define OAUTH_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct stored_token {
+	char	*refresh_token;		/* required */
+	char	*access_token;		/* NULL if none */
+	time_t	 expires_at;		/* of access_token; 0 if none */
+	char	*scope;			/* NULL if unknown */
+};
+
+/* Largest token file read. */
+#define STORE_FILE_MAX	65536
+
+/*
+ * Path of the account's token file into buf. Returns 0, or -1 if it does
+ * not fit or the account name holds '/' or starts with '.'.
+ */
+int	store_path(const char *dir, const char *account, char *buf,
+	    size_t size);
+/*
+ * Read the account's token file. Returns 0 and fills *t (free with
+ * store_token_clear); -1 with a reason in err (no secret in it) when the file
+ * is missing, unreadable, too large, not valid JSON or lacks refresh_token.
+ */
+int	store_read(const char *dir, const char *account,
+	    struct stored_token *t, char *err, size_t errsize);
+/*
+ * Atomically replace the account's token file with t. Returns 0, or -1 with
+ * a reason in err (the old file is then untouched).
+ */
+int	store_write(const char *dir, const char *account,
+	    const struct stored_token *t, char *err, size_t errsize);
+/* Wipe and free the strings of t. */
+void	store_token_clear(struct stored_token *t);
+
+#endif

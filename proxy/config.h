@@ -1,0 +1,95 @@
+/*
+ * config: reads the INI file (with inih) into a struct config, validates all
+ * of it, and reports every problem with its line number and key. A config is
+ * used only once config_load has returned it without errors.
+ *
+ * inih as packaged by Debian reads lines of at most 200 bytes, treats " ;"
+ * as the start of a comment, and takes a line that starts with white space
+ * as the continuation of the previous value: secrets containing " ;" cannot
+ * be written in this file.
+ */
+#ifndef PROXY_CONFIG_H
+#define PROXY_CONFIG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/authrelay/authrelay.ini"
+
+enum listen_mode { LISTEN_STARTTLS, LISTEN_TLS };
+
+struct cfg_listen {
+	char			*text;		/* "0.0.0.0:587" as written */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	enum listen_mode	 mode;
+	int			 line;
+};
+
+struct cfg_provider {
+	char	*name;
+	char	*token_url;
+	char	*smtp_host;
+	char	*smtp_port;		/* numeric string */
+	int	 smtp_tls;		/* 1: implicit TLS, 0: STARTTLS */
+	char	*ca_file;		/* NULL: system store */
+	int	 line;			/* 0 for an untouched preset */
+};
+
+struct cfg_account {
+	char			*name;
+	char			*provider_name;
+	struct cfg_provider	*provider;	/* resolved by validation */
+	char			*email;
+	char			*client_id;
+	char			*client_secret;	/* NULL: public client */
+	int			 line;
+};
+
+struct cfg_user {
+	char			*name;		/* the login name */
+	char			*password_hash;	/* crypt(3) */
+	char			*account_name;
+	struct cfg_account	*account;	/* resolved by validation */
+	int			 line;
+};
+
+struct config {
+	char			*path;
+	/* [server] */
+	char			*hostname;	/* default: gethostname() */
+	struct cfg_listen	*listens;
+	size_t			 nlistens;
+	char			*tls_cert;
+	char			*tls_key;
+	char			*state_dir;	/* default /var/lib/authrelay */
+	long			 max_connections;	/* default 10000 */
+	long			 max_message_size;	/* default 35882577 */
+	long			 command_timeout;	/* s, default 300 */
+	long			 data_timeout;		/* s, default 180 */
+	long			 upstream_timeout;	/* s, default 300 */
+	long			 auth_threads;		/* default 2 */
+	int			 log_level;	/* enum log_level, default info */
+	/* sections */
+	struct cfg_provider	*providers;	/* presets first, then others */
+	size_t			 nproviders;
+	struct cfg_account	*accounts;
+	size_t			 naccounts;
+	struct cfg_user		*users;
+	size_t			 nusers;
+};
+
+/*
+ * Read and validate path. Returns the config, or NULL with *errors set to a
+ * malloc'd text of one line per problem, "PATH:LINE: [section] key: what is
+ * wrong" (LINE 0 for whole-file problems such as a missing listen), with no
+ * secret value in it. The caller frees *errors.
+ */
+struct config	*config_load(const char *path, char **errors);
+/* Free a config; NULL does nothing. Wipes client secrets. */
+void		 config_free(struct config *);
+/* Lookups by name; NULL if absent. */
+struct cfg_user	*config_user(const struct config *, const char *name);
+struct cfg_account *config_account(const struct config *, const char *name);
+
+#endif

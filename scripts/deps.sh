@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what authrelay needs to build and test, from Debian 12 packages.
+# As root on Debian it runs apt-get; otherwise it names the missing packages
+# and fails, so a developer knows exactly what to install.
+set -eu
+
+PKGS="build-essential pkg-config libssl-dev libev-dev libinih-dev check
+libsubunit-dev libcurl4-openssl-dev libjansson-dev libcrypt-dev openssl curl
+swaks msmtp python3 valgrind"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	exit 0
+fi
+echo "deps: missing Debian packages:$missing" >&2
+echo "deps: install them with: sudo apt-get install$missing" >&2
+exit 1

@@ -1,0 +1,316 @@
+/*
+ * server: the running daemon. See server.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <openssl/rand.h>
+
+#include "io/conn.h"
+#include "io/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+
+/* Connections taken from one listener per loop iteration. */
+#define SERVER_ACCEPT_BURST	64
+#define SERVER_LISTEN_BACKLOG	511
+
+/* Refuse a client over max_connections: one reply, no session. */
+static void
+server_refuse(int fd)
+{
+	static const char msg[] = "421 4.7.0 Error: too many connections\r\n";
+
+	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void
+server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = w->data;
+	struct server *srv = l->srv;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, i, one = 1;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < SERVER_ACCEPT_BURST; i++) {
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn(0, "accept listener=%s: %s",
+				    l->cfg->text, strerror(errno));
+			return;
+		}
+		if (srv->nsessions >= srv->cfg->max_connections) {
+			log_warn(0, "refused: max_connections=%ld reached",
+			    srv->cfg->max_connections);
+			server_refuse(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (session_new(l, fd, (struct sockaddr *)&ss, len) == -1)
+			close(fd);
+	}
+}
+
+static int
+server_listen(struct server *srv, struct listener *l,
+    const struct cfg_listen *cl)
+{
+	int one = 1;
+
+	l->srv = srv;
+	l->cfg = cl;
+	l->fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (l->fd == -1)
+		goto fail;
+	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (cl->addr.ss_family == AF_INET6)
+		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(l->fd, (const struct sockaddr *)&cl->addr, cl->addrlen) == -1 ||
+	    listen(l->fd, SERVER_LISTEN_BACKLOG) == -1)
+		goto fail;
+	ev_io_init(&l->io, server_accept_cb, l->fd, EV_READ);
+	l->io.data = l;
+	ev_io_start(srv->loop, &l->io);
+	log_info(0, "listening on %s mode=%s", cl->text,
+	    cl->mode == LISTEN_TLS ? "tls" : "starttls");
+	return 0;
+fail:
+	fprintf(stderr, "authrelay: %s:%d: cannot listen on %s: %s\n",
+	    srv->cfg->path, cl->line, cl->text, strerror(errno));
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+	return -1;
+}
+
+static void
+server_stop_listening(struct server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].fd == -1)
+			continue;
+		ev_io_stop(srv->loop, &srv->listeners[i].io);
+		close(srv->listeners[i].fd);
+		srv->listeners[i].fd = -1;
+	}
+}
+
+static void
+server_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *srv = w->data;
+
+	(void)revents;
+	log_warn(0, "shutdown grace period over: closing %ld sessions",
+	    srv->nsessions);
+	session_close_all(srv);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *srv = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (srv->stopping)
+		return;
+	log_info(0, "signal %d: stopping, %ld sessions open", w->signum,
+	    srv->nsessions);
+	srv->stopping = 1;
+	server_stop_listening(srv);
+	session_shutdown_all(srv);
+	ev_timer_start(srv->loop, &srv->grace);
+	/* Idle watchers no longer keep the loop: it ends with the last
+	   session. */
+	ev_signal_stop(srv->loop, &srv->sigterm);
+	ev_signal_stop(srv->loop, &srv->sigint);
+	ev_unref(srv->loop);	/* the grace timer alone does not keep it */
+}
+
+/* TLS contexts for our listeners and for each provider. */
+static int
+server_tls(struct server *srv)
+{
+	struct config *cfg = srv->cfg;
+	char err[256];
+	size_t i;
+
+	srv->tls_ctx = conn_tls_server_ctx(cfg->tls_cert, cfg->tls_key, err,
+	    sizeof(err));
+	if (srv->tls_ctx == NULL) {
+		fprintf(stderr, "authrelay: %s\n", err);
+		return -1;
+	}
+	srv->provider_ctx = calloc(cfg->nproviders, sizeof(SSL_CTX *));
+	if (srv->provider_ctx == NULL)
+		return -1;
+	for (i = 0; i < cfg->nproviders; i++) {
+		srv->provider_ctx[i] = conn_tls_client_ctx(
+		    cfg->providers[i].ca_file, err, sizeof(err));
+		if (srv->provider_ctx[i] == NULL) {
+			fprintf(stderr, "authrelay: provider %s: %s\n",
+			    cfg->providers[i].name, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+server_accounts(struct server *srv)
+{
+	struct config *cfg = srv->cfg;
+	size_t i;
+
+	srv->accounts = calloc(cfg->naccounts, sizeof(*srv->accounts));
+	if (cfg->naccounts > 0 && srv->accounts == NULL)
+		return -1;
+	for (i = 0; i < cfg->naccounts; i++) {
+		struct cfg_account *a = &cfg->accounts[i];
+		struct cfg_provider *p = a->provider;
+		struct relay_account *ra = &srv->accounts[i];
+		struct oauth_account_cfg oc = {
+			.name = a->name,
+			.token_url = p->token_url,
+			.client_id = a->client_id,
+			.client_secret = a->client_secret,
+			.ca_file = p->ca_file,
+		};
+
+		ra->cfg = a;
+		if ((ra->oauth = oauth_account_add(srv->oauth, &oc)) == NULL)
+			return -1;
+		ra->target = (struct upstream_target){
+			.host = p->smtp_host,
+			.port = p->smtp_port,
+			.tls = p->smtp_tls,
+			.ssl_ctx = srv->provider_ctx[p - cfg->providers],
+			.email = a->email,
+			.oauth = ra->oauth,
+			.helo = cfg->hostname,
+			.timeout = cfg->upstream_timeout,
+		};
+	}
+	return 0;
+}
+
+/*
+ * Set up everything cfg describes on loop: TLS contexts, accounts, pools,
+ * listening sockets. Returns 0, or -1 after printing why to stderr.
+ */
+int
+server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
+{
+	size_t i;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->cfg = cfg;
+	signal(SIGPIPE, SIG_IGN);
+	if (RAND_bytes((unsigned char *)&srv->next_id,
+	    sizeof(srv->next_id)) != 1)
+		srv->next_id = (uint64_t)getpid() << 32;
+	srv->next_id |= 1;
+	if (auth_dummy_hash(srv->dummy_hash, sizeof(srv->dummy_hash)) == -1) {
+		fprintf(stderr, "authrelay: crypt(3) cannot make a yescrypt "
+		    "hash\n");
+		return -1;
+	}
+	if (server_tls(srv) == -1)
+		return -1;
+	if ((srv->oauth = oauth_new(loop, cfg->state_dir)) == NULL ||
+	    server_accounts(srv) == -1) {
+		fprintf(stderr, "authrelay: cannot set up token handling\n");
+		return -1;
+	}
+	srv->authq = workq_new(loop, (int)cfg->auth_threads,
+	    SERVER_AUTH_QUEUE_MAX);
+	srv->resolveq = workq_new(loop, SERVER_RESOLVE_THREADS,
+	    SERVER_RESOLVE_QUEUE_MAX);
+	if (srv->authq == NULL || srv->resolveq == NULL) {
+		fprintf(stderr, "authrelay: cannot start worker threads\n");
+		return -1;
+	}
+	srv->listeners = calloc(cfg->nlistens, sizeof(*srv->listeners));
+	if (srv->listeners == NULL)
+		return -1;
+	for (i = 0; i < cfg->nlistens; i++)
+		srv->listeners[i].fd = -1;
+	srv->nlisteners = cfg->nlistens;
+	for (i = 0; i < cfg->nlistens; i++)
+		if (server_listen(srv, &srv->listeners[i],
+		    &cfg->listens[i]) == -1)
+			return -1;
+	ev_signal_init(&srv->sigterm, server_signal_cb, SIGTERM);
+	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
+	srv->sigterm.data = srv->sigint.data = srv;
+	ev_signal_start(loop, &srv->sigterm);
+	ev_signal_start(loop, &srv->sigint);
+	ev_timer_init(&srv->grace, server_grace_cb, SERVER_SHUTDOWN_GRACE, 0.);
+	srv->grace.data = srv;
+	return 0;
+}
+
+/* Run until SIGTERM/SIGINT and the graceful stop that follows. */
+void
+server_run(struct server *srv)
+{
+	ev_run(srv->loop, 0);
+	if (srv->nsessions > 0)
+		session_close_all(srv);
+	log_info(0, "stopped");
+}
+
+/* Release everything server_init made (not the config). */
+void
+server_free(struct server *srv)
+{
+	size_t i;
+
+	if (srv->sessions != NULL)
+		session_close_all(srv);
+	server_stop_listening(srv);
+	free(srv->listeners);
+	workq_free(srv->authq);
+	workq_free(srv->resolveq);
+	if (srv->oauth != NULL)
+		oauth_free(srv->oauth);
+	free(srv->accounts);
+	if (srv->provider_ctx != NULL)
+		for (i = 0; i < srv->cfg->nproviders; i++)
+			SSL_CTX_free(srv->provider_ctx[i]);
+	free(srv->provider_ctx);
+	SSL_CTX_free(srv->tls_ctx);
+	if (ev_is_active(&srv->grace))
+		ev_ref(srv->loop);
+	ev_timer_stop(srv->loop, &srv->grace);
+	memset(srv, 0, sizeof(*srv));
+}
+
+/* The relay account a user maps to. */
+struct relay_account *
+server_account(struct server *srv, const struct cfg_user *u)
+{
+	return &srv->accounts[u->account - srv->cfg->accounts];
+}

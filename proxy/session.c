@@ -1,0 +1,1085 @@
+/*
+ * session: one client connection, from greeting to close. See session.h.
+ *
+ * Shaped after OpenSMTPD's smtp_session.c: every state change goes through
+ * s_enter(), which logs old -> new; commands dispatch from a table indexed
+ * by verb; waiting for something asynchronous (a password check, the
+ * provider) parks the session with reads paused. Secrets never reach a log
+ * line: AUTH lines are not logged and their copies are wiped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/rand.h>
+
+#include "io/conn.h"
+#include "io/log.h"
+#include "proxy/datafilter.h"
+#include "proxy/sasl.h"
+#include "proxy/session.h"
+#include "proxy/smtp_cmd.h"
+
+#define SESSION_MAGIC	0x5e551011u
+
+enum s_state {
+	S_TLS,			/* handshake (implicit TLS or STARTTLS) */
+	S_CMD,			/* waiting for a command */
+	S_AUTH_PLAIN,		/* waiting for the PLAIN response */
+	S_AUTH_LOGIN_USER,	/* waiting for the LOGIN user name */
+	S_AUTH_LOGIN_PASS,	/* waiting for the LOGIN password */
+	S_AUTH_CHECK,		/* password check on a worker */
+	S_AUTH_UPSTREAM,	/* provider connect + XOAUTH2 */
+	S_AUTH_FAILWAIT,	/* delaying the 535 */
+	S_RELAY,		/* a command is with the provider */
+	S_DATA_WAIT,		/* DATA is with the provider */
+	S_DATA,			/* streaming the message */
+	S_DATA_END,		/* the end of data is with the provider */
+	S_CLOSING,		/* flushing the last reply */
+};
+
+static const char *s_names[] = {
+	"tls", "cmd", "auth-plain", "auth-login-user", "auth-login-pass",
+	"auth-check", "auth-upstream", "auth-failwait", "relay", "data-wait",
+	"data", "data-end", "closing",
+};
+
+struct session {
+	uint32_t		 magic;
+	uint64_t		 id;
+	struct server		*srv;
+	struct listener		*l;
+	struct session		*prev, *next;
+	enum s_state		 state;
+	struct conn		 c;
+	ev_timer		 timer;		/* client idle timeout */
+	ev_timer		 delay;		/* failed AUTH delay */
+	char			 host[INET6_ADDRSTRLEN];
+	int			 greeted;	/* the 220 was sent */
+	int			 helo;		/* 0, 1 HELO, 2 EHLO */
+	int			 discard_line;	/* skipping an overlong line */
+	int			 errors;
+	/* AUTH */
+	const char		*mech;
+	char			 user[SASL_USER_MAX];
+	struct auth_job		*auth;
+	const struct cfg_user	*cu;
+	struct relay_account	*ra;
+	int			 authed;
+	/* relay */
+	struct upstream		*up;
+	int			 up_lost;	/* the provider went away */
+	int			 swallow;	/* do not forward this reply */
+	int			 txn;		/* MAIL accepted */
+	enum smtp_verb		 relayed;	/* verb with the provider */
+	struct datafilter	 df;
+	int			 data_discard;	/* swallow the rest of DATA */
+	int			 data_too_big;
+	unsigned long		 nmsgs;
+	const char		*close_reason;
+};
+
+static void	s_process(struct session *);
+static void	s_update(struct session *);
+static void	s_free(struct session *, const char *);
+static void	s_upstream_cb(void *, enum upstream_event);
+
+static void
+s_enter(struct session *s, enum s_state st)
+{
+	log_debug(s->id, "smtp %s -> %s", s_names[s->state], s_names[st]);
+	s->state = st;
+}
+
+static void
+s_reply(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Queue one reply line. The caller has checked that SESSION_OUT_MAX leaves
+ * room for a reply; should it not, the line is dropped and the session
+ * closed, never sent in part.
+ */
+static void
+s_reply(struct session *s, const char *fmt, ...)
+{
+	char line[SMTP_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (conn_write(&s->c, line, (size_t)n) == -1) {
+		log_warn(s->id, "client is not reading its replies");
+		s->close_reason = "output overflow";
+		s_enter(s, S_CLOSING);
+	}
+}
+
+/* Reply and close once it is written. */
+static void
+s_close_with(struct session *s, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+s_close_with(struct session *s, const char *reason, const char *fmt, ...)
+{
+	char line[SMTP_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s_reply(s, "%s", line);
+	s->close_reason = reason;
+	s_enter(s, S_CLOSING);
+}
+
+/* Count a protocol error; too many end the session. Returns 1 if closed. */
+static int
+s_error(struct session *s)
+{
+	if (++s->errors < SESSION_ERRORS_MAX)
+		return 0;
+	s_close_with(s, "too many errors",
+	    "421 4.7.0 %s Error: too many errors", s->srv->cfg->hostname);
+	return 1;
+}
+
+/* Back to reading commands, unless the server is stopping. */
+static void
+s_ready(struct session *s)
+{
+	if (s->srv->stopping) {
+		s_close_with(s, "shutdown",
+		    "421 4.3.2 %s Service shutting down",
+		    s->srv->cfg->hostname);
+		return;
+	}
+	s_enter(s, S_CMD);
+}
+
+static void
+s_wipe_user(struct session *s)
+{
+	explicit_bzero(s->user, sizeof(s->user));
+}
+
+/*
+ * Commands.
+ */
+
+static void
+cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
+{
+	const char *name = s->srv->cfg->hostname;
+	long size = s->srv->cfg->max_message_size;
+	int tls = conn_is_tls(&s->c);
+	int reset = s->txn && s->up != NULL && !s->up_lost;
+
+	if (*args == '\0') {
+		s_reply(s, "501 5.5.4 Syntax: %s hostname",
+		    smtp_verb_name(verb));
+		s_error(s);
+		return;
+	}
+	s->helo = verb == SMTP_EHLO ? 2 : 1;
+	if (verb == SMTP_HELO) {
+		s_reply(s, "250 %s", name);
+	} else {
+		s_reply(s, "250-%s", name);
+		s_reply(s, "250-PIPELINING");
+		s_reply(s, "250-SIZE %ld", size);
+		if (!tls && s->l->cfg->mode == LISTEN_STARTTLS)
+			s_reply(s, "250-STARTTLS");
+		if (tls && !s->authed)
+			s_reply(s, "250-AUTH PLAIN LOGIN");
+		s_reply(s, "250-ENHANCEDSTATUSCODES");
+		s_reply(s, "250 8BITMIME");
+	}
+	if (reset) {
+		/* A new EHLO resets the transaction at the provider too; its
+		   answer to that RSET is not the client's business. */
+		s->txn = 0;
+		if (upstream_command(s->up, "RSET", 4) == 0) {
+			s->swallow = 1;
+			s->relayed = SMTP_RSET;
+			s_enter(s, S_RELAY);
+		}
+	}
+}
+
+static void
+cmd_starttls(struct session *s, const char *args, enum smtp_verb verb)
+{
+	(void)verb;
+	if (conn_is_tls(&s->c)) {
+		s_reply(s, "554 5.5.1 Error: TLS already active");
+		s_error(s);
+		return;
+	}
+	if (s->l->cfg->mode != LISTEN_STARTTLS) {
+		s_reply(s, "502 5.5.1 Error: command not implemented");
+		s_error(s);
+		return;
+	}
+	if (*args != '\0') {
+		s_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		s_error(s);
+		return;
+	}
+	s_reply(s, "220 2.0.0 Ready to start TLS");
+	/* Anything the client sent after STARTTLS is dropped: CVE-2011-0411. */
+	if (conn_starttls(&s->c, s->srv->tls_ctx, NULL) == -1) {
+		s_close_with(s, "TLS setup failed",
+		    "454 4.7.0 TLS not available due to local problem");
+		return;
+	}
+	s->helo = 0;
+	s_enter(s, S_TLS);
+}
+
+static void	s_auth_verify(struct session *, const char *pass);
+
+static void
+cmd_auth(struct session *s, const char *args, enum smtp_verb verb)
+{
+	char mech[16], pass[SASL_PASS_MAX];
+	const char *ir;
+	size_t ml;
+
+	(void)verb;
+	if (s->authed) {
+		s_reply(s, "503 5.5.1 Error: already authenticated");
+		s_error(s);
+		return;
+	}
+	if (!conn_is_tls(&s->c)) {
+		s_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		s_error(s);
+		return;
+	}
+	if (!s->helo) {
+		s_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		s_error(s);
+		return;
+	}
+	ml = strcspn(args, " ");
+	ir = args[ml] == ' ' ? args + ml + 1 : NULL;
+	if (ml == 0 || ml >= sizeof(mech)) {
+		s_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
+		s_error(s);
+		return;
+	}
+	memcpy(mech, args, ml);
+	mech[ml] = '\0';
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		s->mech = "PLAIN";
+		if (ir == NULL) {
+			s_reply(s, "334 ");
+			s_enter(s, S_AUTH_PLAIN);
+			return;
+		}
+		if (sasl_plain_decode(ir, strlen(ir), s->user, sizeof(s->user),
+		    pass, sizeof(pass)) == -1) {
+			s_reply(s, "501 5.5.2 Error: cannot decode response");
+			s_error(s);
+			return;
+		}
+		s_auth_verify(s, pass);
+		explicit_bzero(pass, sizeof(pass));
+	} else if (strcasecmp(mech, "LOGIN") == 0) {
+		s->mech = "LOGIN";
+		if (ir == NULL) {
+			s_reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
+			s_enter(s, S_AUTH_LOGIN_USER);
+			return;
+		}
+		if (sasl_login_decode(ir, strlen(ir), s->user,
+		    sizeof(s->user)) == -1) {
+			s_reply(s, "501 5.5.2 Error: cannot decode response");
+			s_error(s);
+			return;
+		}
+		s_reply(s, "334 UGFzc3dvcmQ6");		/* "Password:" */
+		s_enter(s, S_AUTH_LOGIN_PASS);
+	} else {
+		s_reply(s, "504 5.5.4 Unrecognized authentication type");
+		s_error(s);
+	}
+}
+
+/* A continuation line of AUTH PLAIN or LOGIN; the caller wipes line. */
+static void
+s_auth_response(struct session *s, const char *line, size_t len)
+{
+	char pass[SASL_PASS_MAX];
+	int r;
+
+	if (len == 1 && line[0] == '*') {
+		s_wipe_user(s);
+		s_reply(s, "501 5.7.0 Authentication aborted");
+		s_ready(s);
+		s_error(s);
+		return;
+	}
+	if (s->state == S_AUTH_LOGIN_USER) {
+		if (sasl_login_decode(line, len, s->user, sizeof(s->user)) ==
+		    0) {
+			s_reply(s, "334 UGFzc3dvcmQ6");
+			s_enter(s, S_AUTH_LOGIN_PASS);
+			return;
+		}
+		r = -1;
+	} else if (s->state == S_AUTH_LOGIN_PASS)
+		r = sasl_login_decode(line, len, pass, sizeof(pass));
+	else
+		r = sasl_plain_decode(line, len, s->user, sizeof(s->user),
+		    pass, sizeof(pass));
+	if (r == -1) {
+		s_wipe_user(s);
+		s_reply(s, "501 5.5.2 Error: cannot decode response");
+		s_ready(s);
+		s_error(s);
+	} else
+		s_auth_verify(s, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void	s_auth_done(void *, int);
+
+/* Check the password on a worker; unknown users cost the same time. */
+static void
+s_auth_verify(struct session *s, const char *pass)
+{
+	s->cu = config_user(s->srv->cfg, s->user);
+	s->auth = auth_check(s->srv->authq, s->cu != NULL ?
+	    s->cu->password_hash : s->srv->dummy_hash, pass, s_auth_done, s);
+	if (s->auth == NULL) {
+		log_warn(s->id, "auth queue full user=%s", s->user);
+		s_reply(s, "454 4.3.0 Try again later");
+		s_ready(s);
+		return;
+	}
+	s_enter(s, S_AUTH_CHECK);
+}
+
+static void
+s_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	s_reply(s, "535 5.7.8 Error: authentication failed");
+	s_ready(s);
+	if (!s_error(s))
+		s_process(s);
+	s_update(s);
+}
+
+static void
+s_auth_done(void *arg, int ok)
+{
+	struct session *s = arg;
+	uint32_t r;
+
+	s->auth = NULL;
+	if (!ok || s->cu == NULL) {
+		/* The shape fail2ban's postfix filter (mode=auth) matches. */
+		log_warn(s->id, "unknown[%s]: SASL %s authentication failed: "
+		    "authentication failure", s->host, s->mech);
+		log_info(s->id, "auth failed user=%s mech=%s reason=%s",
+		    s->user, s->mech, s->cu == NULL ? "unknown user" :
+		    "bad password");
+		s_wipe_user(s);
+		RAND_bytes((unsigned char *)&r, sizeof(r));
+		ev_timer_set(&s->delay, (500 + r % AUTH_FAIL_DELAY_MS) / 1e3,
+		    0.);
+		ev_timer_start(s->srv->loop, &s->delay);
+		s_enter(s, S_AUTH_FAILWAIT);
+		s_update(s);
+		return;
+	}
+	s->ra = server_account(s->srv, s->cu);
+	log_info(s->id, "password ok user=%s mech=%s account=%s", s->user,
+	    s->mech, s->ra->cfg->name);
+	s->up = upstream_new(s->srv->loop, s->srv->resolveq, &s->ra->target,
+	    s->id, s_upstream_cb, s);
+	if (s->up == NULL) {
+		s_reply(s, "454 4.7.0 Temporary authentication failure: "
+		    "server busy");
+		s_ready(s);
+		s_process(s);
+	} else
+		s_enter(s, S_AUTH_UPSTREAM);
+	s_update(s);
+}
+
+/* MAIL and RCPT: check the syntax here, re-emit in canonical form. */
+static void
+cmd_path(struct session *s, const char *args, enum smtp_verb verb)
+{
+	char addr[SMTP_PATH_MAX + 1], line[UPSTREAM_CMD_MAX + 1];
+	const char *params, *p;
+	int mail = verb == SMTP_MAIL, n;
+
+	if (!s->helo) {
+		s_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		s_error(s);
+		return;
+	}
+	if (!s->authed) {
+		s_reply(s, "530 5.7.0 Authentication required");
+		s_error(s);
+		return;
+	}
+	if (smtp_parse_path(args, strlen(args), mail ? "FROM" : "TO", mail,
+	    addr, sizeof(addr), &params) == -1) {
+		s_reply(s, "501 5.5.4 Syntax: %s", mail ? "MAIL FROM:<address>" :
+		    "RCPT TO:<address>");
+		s_error(s);
+		return;
+	}
+	if (mail && (p = strcasestr(params, "SIZE=")) != NULL &&
+	    (p == params || p[-1] == ' ') &&
+	    strtoull(p + 5, NULL, 10) > (unsigned long long)
+	    s->srv->cfg->max_message_size) {
+		s_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	n = snprintf(line, sizeof(line), "%s:<%s>%s%s", mail ? "MAIL FROM" :
+	    "RCPT TO", addr, *params != '\0' ? " " : "", params);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    upstream_command(s->up, line, (size_t)n) == -1) {
+		s_reply(s, "500 5.5.2 Error: command too long");
+		s_error(s);
+		return;
+	}
+	s->relayed = verb;
+	s_enter(s, S_RELAY);
+}
+
+static void
+cmd_data(struct session *s, const char *args, enum smtp_verb verb)
+{
+	(void)verb;
+	if (!s->authed) {
+		s_reply(s, "530 5.7.0 Authentication required");
+		s_error(s);
+		return;
+	}
+	if (*args != '\0') {
+		s_reply(s, "501 5.5.4 Syntax: DATA");
+		s_error(s);
+		return;
+	}
+	if (upstream_command(s->up, "DATA", 4) == -1) {
+		s_reply(s, "451 4.3.0 Error: provider not ready");
+		return;
+	}
+	s->relayed = SMTP_DATA;
+	s_enter(s, S_DATA_WAIT);
+}
+
+/* RSET and NOOP: the provider's answer once authenticated, ours before. */
+static void
+cmd_simple(struct session *s, const char *args, enum smtp_verb verb)
+{
+	const char *name = smtp_verb_name(verb);
+
+	(void)args;
+	if (s->authed && upstream_command(s->up, name, strlen(name)) == 0) {
+		s->relayed = verb;
+		s_enter(s, S_RELAY);
+		return;
+	}
+	s_reply(s, "250 2.0.0 OK");
+}
+
+static void
+cmd_quit(struct session *s, const char *args, enum smtp_verb verb)
+{
+	(void)args;
+	(void)verb;
+	s_close_with(s, "quit", "221 2.0.0 Bye");
+}
+
+static void
+cmd_vrfy(struct session *s, const char *args, enum smtp_verb verb)
+{
+	(void)args;
+	(void)verb;
+	s_reply(s, "252 2.0.0 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+}
+
+static void
+cmd_help(struct session *s, const char *args, enum smtp_verb verb)
+{
+	(void)args;
+	(void)verb;
+	s_reply(s, "214 2.0.0 See RFC 5321 and RFC 4954");
+}
+
+static void
+cmd_notimpl(struct session *s, const char *args, enum smtp_verb verb)
+{
+	(void)args;
+	(void)verb;
+	s_reply(s, "502 5.5.1 Error: command not implemented");
+	s_error(s);
+}
+
+static const struct {
+	void	(*fn)(struct session *, const char *, enum smtp_verb);
+	int	  relay;	/* needs the provider once authenticated */
+} commands[SMTP_NVERBS] = {
+	[SMTP_HELO] = { cmd_helo, 0 },
+	[SMTP_EHLO] = { cmd_helo, 0 },
+	[SMTP_STARTTLS] = { cmd_starttls, 0 },
+	[SMTP_AUTH] = { cmd_auth, 0 },
+	[SMTP_MAIL] = { cmd_path, 1 },
+	[SMTP_RCPT] = { cmd_path, 1 },
+	[SMTP_DATA] = { cmd_data, 1 },
+	[SMTP_RSET] = { cmd_simple, 1 },
+	[SMTP_NOOP] = { cmd_simple, 1 },
+	[SMTP_QUIT] = { cmd_quit, 0 },
+	[SMTP_VRFY] = { cmd_vrfy, 0 },
+	[SMTP_EXPN] = { cmd_notimpl, 0 },
+	[SMTP_HELP] = { cmd_help, 0 },
+	[SMTP_BDAT] = { cmd_notimpl, 0 },
+};
+
+static void
+s_command(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd cmd;
+	char args[SMTP_LINE_MAX];
+
+	if (smtp_cmd_parse(line, len, &cmd) == -1) {
+		s_reply(s, "500 5.5.2 Error: bad syntax");
+		s_error(s);
+		return;
+	}
+	log_debug(s->id, "smtp command %s", smtp_verb_name(cmd.verb));
+	if (cmd.verb == SMTP_UNKNOWN || commands[cmd.verb].fn == NULL) {
+		s_reply(s, "500 5.5.2 Error: command not recognized");
+		s_error(s);
+		return;
+	}
+	if (commands[cmd.verb].relay && s->authed && s->up_lost) {
+		s_close_with(s, "provider lost",
+		    "421 4.4.2 %s Error: connection to provider lost",
+		    s->srv->cfg->hostname);
+		return;
+	}
+	memcpy(args, cmd.args, cmd.argslen);
+	args[cmd.argslen] = '\0';
+	commands[cmd.verb].fn(s, args, cmd.verb);
+}
+
+/*
+ * Input.
+ */
+
+/* Take command lines while there is room for their replies. */
+static void
+s_lines(struct session *s)
+{
+	char line[SMTP_AUTH_LINE_MAX];
+	size_t n, len, max;
+	int auth;
+
+	while (s->state == S_CMD || s->state == S_AUTH_PLAIN ||
+	    s->state == S_AUTH_LOGIN_USER || s->state == S_AUTH_LOGIN_PASS) {
+		/* Pipelining: answer in order, never past the output room. */
+		if (buf_room(&s->c.out) < UPSTREAM_REPLY_MAX)
+			return;
+		auth = s->state != S_CMD;
+		max = auth ? SMTP_AUTH_LINE_MAX : SMTP_LINE_MAX;
+		n = buf_line(&s->c.in);
+		if (n == 0) {
+			if (buf_len(&s->c.in) >= max) {
+				buf_reset(&s->c.in);
+				if (!s->discard_line) {
+					s->discard_line = 1;
+					s_reply(s, "500 5.5.2 Error: line too long");
+					if (auth)
+						s_ready(s);
+					s_error(s);
+				}
+			}
+			return;
+		}
+		if (s->discard_line || n > max) {
+			buf_consume(&s->c.in, n);
+			if (!s->discard_line) {
+				s_reply(s, "500 5.5.2 Error: line too long");
+				if (auth)
+					s_ready(s);
+				if (s_error(s))
+					return;
+			}
+			s->discard_line = 0;
+			continue;
+		}
+		len = n - 1;			/* a bare LF ends a line too */
+		if (len > 0 && buf_head(&s->c.in)[len - 1] == '\r')
+			len--;
+		memcpy(line, buf_head(&s->c.in), len);
+		line[len] = '\0';
+		buf_consume(&s->c.in, n);
+		if (auth) {
+			s_auth_response(s, line, len);
+			explicit_bzero(line, len);
+		} else
+			s_command(s, line, len);
+	}
+}
+
+/* Stream message bytes through the filter into the provider's window. */
+static void
+s_data(struct session *s)
+{
+	char scratch[4096];
+	struct buf *ob;
+	size_t used, produced, room;
+	char *out;
+	int end;
+
+	while (s->state == S_DATA && buf_len(&s->c.in) > 0) {
+		if (s->data_discard) {
+			out = scratch;
+			room = sizeof(scratch);
+		} else {
+			ob = upstream_data_buf(s->up);
+			if ((room = buf_room(ob)) < 2 * DATAFILTER_EXPANSION)
+				return;		/* UPSTREAM_WRITABLE resumes */
+			out = buf_tail(ob);
+		}
+		end = datafilter_run(&s->df, buf_head(&s->c.in),
+		    buf_len(&s->c.in), &used, out, room, &produced);
+		buf_consume(&s->c.in, used);
+		if (!s->data_discard)
+			buf_produce(ob, produced);
+		if (!s->data_discard && s->df.content >
+		    (unsigned long long)s->srv->cfg->max_message_size) {
+			/* Closing the provider connection aborts the message
+			   there: it never sees the end of data. */
+			log_warn(s->id, "message over max_message_size=%ld",
+			    s->srv->cfg->max_message_size);
+			s->data_too_big = s->data_discard = 1;
+			upstream_free(s->up);
+			s->up = NULL;
+			s->up_lost = 1;
+		}
+		if (!end)
+			continue;
+		s->txn = 0;
+		if (s->data_discard) {
+			if (s->data_too_big)
+				s_reply(s, "552 5.3.4 Message size exceeds "
+				    "fixed limit");
+			else
+				s_reply(s, "451 4.4.2 Error: connection to "
+				    "provider lost, message not sent");
+			log_info(s->id, "message not relayed size=%llu "
+			    "reason=%s", s->df.content, s->data_too_big ?
+			    "too big" : "provider lost");
+			s_ready(s);
+		} else {
+			upstream_data_end(s->up);
+			s_enter(s, S_DATA_END);
+		}
+	}
+}
+
+static void
+s_process(struct session *s)
+{
+	for (;;) {
+		enum s_state before = s->state;
+
+		if (s->state == S_DATA)
+			s_data(s);
+		else
+			s_lines(s);
+		if (s->state == before)
+			return;
+	}
+}
+
+/*
+ * Upstream events.
+ */
+
+static void
+s_upstream_reply(struct session *s)
+{
+	size_t len;
+	const char *r = upstream_reply(s->up, &len);
+	int code = upstream_reply_code(s->up);
+
+	if (s->swallow) {
+		s->swallow = 0;
+		s_ready(s);
+		return;
+	}
+	if (conn_write(&s->c, r, len) == -1) {
+		s_close_with(s, "output overflow",
+		    "421 4.3.0 %s Error: reply too large",
+		    s->srv->cfg->hostname);
+		return;
+	}
+	if (code == 421) {
+		s->close_reason = "provider closing";
+		s_enter(s, S_CLOSING);
+		return;
+	}
+	switch (s->state) {
+	case S_DATA_WAIT:
+		if (code == 354) {
+			datafilter_init(&s->df);
+			s->data_discard = s->data_too_big = 0;
+			upstream_data_begin(s->up);
+			s_enter(s, S_DATA);
+			return;
+		}
+		break;
+	case S_DATA_END:
+		s->nmsgs++;
+		log_info(s->id, "message relayed size=%llu reply=\"%.*s\"",
+		    s->df.content, (int)(len > 2 ? len - 2 : 0) > 200 ? 200 :
+		    (int)(len > 2 ? len - 2 : 0), r);
+		break;
+	default:
+		if (s->relayed == SMTP_MAIL && code / 100 == 2)
+			s->txn = 1;
+		else if (s->relayed == SMTP_RSET)
+			s->txn = 0;
+		break;
+	}
+	s_ready(s);
+}
+
+static void
+s_upstream_cb(void *arg, enum upstream_event ev)
+{
+	struct session *s = arg;
+
+	if (s->magic != SESSION_MAGIC)
+		abort();
+	switch (ev) {
+	case UPSTREAM_READY:
+		s->authed = 1;
+		log_info(s->id, "authenticated user=%s account=%s",
+		    s->user, s->ra->cfg->name);
+		s_reply(s, "235 2.7.0 Authentication successful");
+		s_ready(s);
+		break;
+	case UPSTREAM_FAILED:
+		log_warn(s->id, "relay unavailable user=%s account=%s "
+		    "reason=\"%s\"", s->user, s->ra->cfg->name,
+		    upstream_reason(s->up));
+		s_reply(s, "454 4.7.0 Temporary authentication failure: "
+		    "%.200s", upstream_reason(s->up));
+		upstream_free(s->up);
+		s->up = NULL;
+		s_wipe_user(s);
+		s_ready(s);
+		break;
+	case UPSTREAM_REPLY:
+		s_upstream_reply(s);
+		break;
+	case UPSTREAM_WRITABLE:
+		break;
+	case UPSTREAM_LOST:
+		log_warn(s->id, "provider lost state=%s reason=\"%s\"",
+		    s_names[s->state], upstream_reason(s->up));
+		upstream_free(s->up);
+		s->up = NULL;
+		s->up_lost = 1;
+		s->txn = 0;
+		if (s->state == S_DATA)
+			s->data_discard = 1;
+		else if (s->state == S_DATA_END || s->state == S_DATA_WAIT) {
+			s_reply(s, "451 4.4.2 Error: connection to provider "
+			    "lost, message not sent");
+			s_ready(s);
+		} else if (s->state == S_RELAY)
+			s_close_with(s, "provider lost", "421 4.4.2 %s Error: "
+			    "connection to provider lost",
+			    s->srv->cfg->hostname);
+		break;
+	}
+	if (s->state != S_CLOSING)
+		s_process(s);
+	s_update(s);
+}
+
+/*
+ * Connection events, timers, watchers.
+ */
+
+static void
+s_greeting(struct session *s)
+{
+	s_reply(s, "220 %s ESMTP authrelay", s->srv->cfg->hostname);
+	s->greeted = 1;
+	s_enter(s, S_CMD);
+}
+
+static void
+s_conn_cb(void *arg, struct conn *c, int ev)
+{
+	struct session *s = arg;
+
+	(void)c;
+	if (s->magic != SESSION_MAGIC)
+		abort();
+	if (ev & CONN_EV_ERROR) {
+		s_free(s, s->c.errtext);
+		return;
+	}
+	if (ev & CONN_EV_TLS_DONE) {
+		log_info(s->id, "tls version=%s cipher=%s",
+		    SSL_get_version(s->c.ssl), SSL_get_cipher_name(s->c.ssl));
+		if (!s->greeted)
+			s_greeting(s);	/* implicit TLS: greet once it is up */
+		else
+			s_ready(s);
+	}
+	if (ev & (CONN_EV_READ | CONN_EV_WRITTEN)) {
+		if (ev & CONN_EV_READ)
+			ev_timer_again(s->srv->loop, &s->timer);
+		s_process(s);
+	}
+	if (ev & CONN_EV_EOF) {
+		/* Mid-DATA the provider must not get an end of data:
+		   freeing the upstream closes it unterminated. */
+		if (s->state != S_CLOSING || buf_len(&s->c.out) == 0) {
+			s_free(s, s->state == S_DATA ?
+			    "client disconnected during DATA" :
+			    "client disconnected");
+			return;
+		}
+	}
+	s_update(s);
+}
+
+static void
+s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state == S_CLOSING) {
+		s_free(s, s->close_reason);
+		return;
+	}
+	log_info(s->id, "timeout state=%s", s_names[s->state]);
+	s_close_with(s, "timeout", "421 4.4.2 %s Error: timeout exceeded",
+	    s->srv->cfg->hostname);
+	s_update(s);
+}
+
+/* The client timeout that applies in the current state; 0: none. */
+static double
+s_timeout(const struct session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+
+	switch (s->state) {
+	case S_DATA:
+		return s->data_discard || buf_room(upstream_data_buf(s->up)) >
+		    0 ? (double)cfg->data_timeout : 0.;
+	case S_AUTH_CHECK:
+	case S_AUTH_UPSTREAM:
+	case S_AUTH_FAILWAIT:
+	case S_RELAY:
+	case S_DATA_WAIT:
+	case S_DATA_END:
+		return 0.;	/* the provider's timeout runs */
+	case S_CLOSING:
+		return SESSION_CLOSE_TIMEOUT;
+	default:
+		return (double)cfg->command_timeout;
+	}
+}
+
+/*
+ * After every event: read only in states that take input and while the
+ * provider's window has room; arm the timeout the state calls for; free
+ * a closing session once its last reply is out.
+ */
+static void
+s_update(struct session *s)
+{
+	int reading;
+	double t;
+
+	if (s->state == S_CLOSING && buf_len(&s->c.out) == 0) {
+		s_free(s, s->close_reason);
+		return;
+	}
+	switch (s->state) {
+	case S_TLS:
+	case S_CMD:
+	case S_AUTH_PLAIN:
+	case S_AUTH_LOGIN_USER:
+	case S_AUTH_LOGIN_PASS:
+		reading = buf_room(&s->c.out) >= UPSTREAM_REPLY_MAX;
+		break;
+	case S_DATA:
+		reading = s->data_discard ||
+		    buf_room(upstream_data_buf(s->up)) >=
+		    2 * DATAFILTER_EXPANSION;
+		break;
+	default:
+		reading = 0;
+	}
+	conn_pause(&s->c, !reading);
+	conn_update(&s->c);
+	if (s->up != NULL)
+		upstream_update(s->up);
+	t = s_timeout(s);
+	if (t == 0.)
+		ev_timer_stop(s->srv->loop, &s->timer);
+	else if (s->timer.repeat != t || !ev_is_active(&s->timer)) {
+		s->timer.repeat = t;
+		ev_timer_again(s->srv->loop, &s->timer);
+	}
+}
+
+static void
+s_free(struct session *s, const char *reason)
+{
+	struct server *srv = s->srv;
+
+	log_info(s->id, "disconnect reason=\"%s\" messages=%lu",
+	    reason != NULL ? reason : "unknown", s->nmsgs);
+	ev_timer_stop(srv->loop, &s->timer);
+	ev_timer_stop(srv->loop, &s->delay);
+	auth_cancel(s->auth);
+	upstream_free(s->up);
+	conn_close(&s->c);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	s_wipe_user(s);
+	s->magic = 0;
+	free(s);
+}
+
+/*
+ * Take over an accepted, non-blocking socket from listener l. Returns 0,
+ * or -1 (the caller closes fd).
+ */
+int
+session_new(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct server *srv = l->srv;
+	struct session *s;
+	unsigned port = 0;
+
+	(void)salen;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	if (conn_init(&s->c, srv->loop, fd, SESSION_IN_MAX, SESSION_OUT_MAX,
+	    s_conn_cb, s) == -1) {
+		free(s);
+		return -1;
+	}
+	s->magic = SESSION_MAGIC;
+	s->id = srv->next_id++;
+	s->srv = srv;
+	s->l = l;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, s->host, sizeof(s->host));
+		port = ntohs(a6->sin6_port);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &a4->sin_addr, s->host, sizeof(s->host));
+		port = ntohs(a4->sin_port);
+	}
+	ev_init(&s->timer, s_timeout_cb);
+	s->timer.data = s;
+	ev_init(&s->delay, s_delay_cb);
+	s->delay.data = s;
+	if ((s->next = srv->sessions) != NULL)
+		s->next->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	log_info(s->id, "connect client=%s port=%u listener=%s", s->host,
+	    port, l->cfg->text);
+	if (l->cfg->mode == LISTEN_TLS) {
+		if (conn_starttls(&s->c, srv->tls_ctx, NULL) == -1) {
+			s->c.fd = -1;	/* the caller closes it */
+			s_free(s, "TLS setup failed");
+			return -1;
+		}
+		s_enter(s, S_TLS);
+	} else
+		s_greeting(s);
+	s_update(s);
+	return 0;
+}
+
+/*
+ * The server is stopping: idle sessions get 421 and close now, sessions in
+ * DATA once their message is done.
+ */
+void
+session_shutdown_all(struct server *srv)
+{
+	struct session *s, *next;
+
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		switch (s->state) {
+		case S_TLS:
+			s_free(s, "shutdown");
+			break;
+		case S_CMD:
+		case S_AUTH_PLAIN:
+		case S_AUTH_LOGIN_USER:
+		case S_AUTH_LOGIN_PASS:
+		case S_AUTH_FAILWAIT:
+			ev_timer_stop(srv->loop, &s->delay);
+			s_ready(s);	/* sees srv->stopping: 421 */
+			s_update(s);
+			break;
+		default:
+			break;		/* s_ready() when its work is done */
+		}
+	}
+}
+
+/* Close and free every session at once (end of the grace period). */
+void
+session_close_all(struct server *srv)
+{
+	while (srv->sessions != NULL)
+		s_free(srv->sessions, "shutdown");
+}

@@ -1,0 +1,39 @@
+/*
+ * session: one client connection: client-side SMTP (greeting, EHLO,
+ * STARTTLS, AUTH PLAIN/LOGIN), the local password check, and the relay of
+ * MAIL/RCPT/DATA/RSET/NOOP through its upstream. One state enum, one
+ * function that changes state and logs it, one command table.
+ */
+#ifndef PROXY_SESSION_H
+#define PROXY_SESSION_H
+
+#include <sys/socket.h>
+
+#include "proxy/server.h"
+
+/* Limits. */
+#define SESSION_IN_MAX		16384	/* client bytes buffered */
+#define SESSION_OUT_MAX		32768	/* reply bytes queued to the client */
+#define SMTP_LINE_MAX		512	/* a command line, with CRLF
+					   (RFC 5321 4.5.3.1.4) */
+#define SMTP_AUTH_LINE_MAX	12288	/* a SASL response line (Postfix's
+					   smtpd_sasl_response_limit) */
+#define SESSION_ERRORS_MAX	20	/* bad commands and failed AUTHs */
+#define SESSION_CLOSE_TIMEOUT	10	/* s to flush the last reply */
+#define AUTH_FAIL_DELAY_MS	1000	/* failed AUTH waits 500 + [0, this) */
+
+/*
+ * Take over an accepted, non-blocking socket from listener l. Returns 0,
+ * or -1 (the caller closes fd).
+ */
+int	session_new(struct listener *l, int fd, const struct sockaddr *,
+	    socklen_t);
+/*
+ * The server is stopping: idle sessions get 421 and close now, sessions in
+ * DATA once their message is done.
+ */
+void	session_shutdown_all(struct server *);
+/* Close and free every session at once (end of the grace period). */
+void	session_close_all(struct server *);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * upstream: the SMTP client towards the provider, for one client session.
+ * A state machine where entering a state sends its command: resolve (off
+ * the loop), connect, TLS (implicit or STARTTLS; certificate and host name
+ * verified), EHLO, access token, AUTH XOAUTH2. Then it relays: one command
+ * at a time, or a message body streamed into its output buffer. Knows
+ * nothing of the client side: the owner is told what happened through one
+ * callback and reads the provider's reply verbatim.
+ */
+#ifndef UPSTREAM_UPSTREAM_H
+#define UPSTREAM_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <openssl/ssl.h>
+
+#include "io/buf.h"
+#include "io/workq.h"
+#include "oauth/oauth.h"
+
+/* Limits. */
+#define UPSTREAM_IN_MAX		8192	/* provider bytes buffered */
+#define UPSTREAM_OUT_MAX	65536	/* bytes queued to the provider: the
+					   DATA window */
+#define UPSTREAM_REPLY_MAX	16384	/* bytes of one provider reply */
+#define UPSTREAM_CMD_MAX	1024	/* a relayed command line */
+
+/* Where and as whom to connect; the strings must outlive the upstream. */
+struct upstream_target {
+	const char		*host;
+	const char		*port;
+	int			 tls;		/* 1 implicit, 0 STARTTLS */
+	SSL_CTX			*ssl_ctx;	/* client context (CA set) */
+	const char		*email;		/* XOAUTH2 user= */
+	struct oauth_account	*oauth;
+	const char		*helo;		/* our EHLO name */
+	long			 timeout;	/* seconds in any state */
+};
+
+enum upstream_event {
+	UPSTREAM_READY,		/* authenticated: commands may be sent */
+	UPSTREAM_FAILED,	/* could not get ready: upstream_reason() */
+	UPSTREAM_REPLY,		/* a reply to the last command is complete */
+	UPSTREAM_WRITABLE,	/* DATA: room in the output window again */
+	UPSTREAM_LOST,		/* the connection died after READY */
+};
+
+struct upstream;
+
+/*
+ * Told of each event. The owner may free the upstream inside the call;
+ * otherwise it calls upstream_update() before returning to the loop.
+ */
+typedef void upstream_cb(void *arg, enum upstream_event);
+
+/*
+ * Start connecting for session sid. Events follow through cb, never from
+ * inside this call. Returns NULL on allocation failure or a full resolver
+ * queue.
+ */
+struct upstream	*upstream_new(struct ev_loop *, struct workq *resolver,
+		    const struct upstream_target *, uint64_t sid,
+		    upstream_cb *, void *arg);
+/* Close the connection, cancel pending work and free; NULL does nothing. */
+void		 upstream_free(struct upstream *);
+/* Why it failed or was lost, for logs and replies (no secrets). */
+const char	*upstream_reason(const struct upstream *);
+/*
+ * Send one command line (without CRLF) once READY. A reply event follows.
+ * Returns 0, or -1 if not READY or the line is over UPSTREAM_CMD_MAX.
+ */
+int		 upstream_command(struct upstream *, const char *, size_t);
+/* The last complete reply, all lines with CRLF, and its code. */
+const char	*upstream_reply(const struct upstream *, size_t *len);
+int		 upstream_reply_code(const struct upstream *);
+/*
+ * The provider answered DATA with 354: body bytes (already dot-stuffed,
+ * CRLF) now go into upstream_data_buf(); upstream_data_end() once the final
+ * ".\r\n" is in, after which the reply event follows.
+ */
+void		 upstream_data_begin(struct upstream *);
+struct buf	*upstream_data_buf(struct upstream *);
+void		 upstream_data_end(struct upstream *);
+/* Recompute the watchers; call after writing to the data buffer. */
+void		 upstream_update(struct upstream *);
+/* The provider's SIZE limit from EHLO, 0 if it gave none. */
+unsigned long long upstream_size_limit(const struct upstream *);
+
+#endif

@@ -34,15 +34,21 @@ struct oauth_wait;
  * Called once per oauth_token_get that returned 0 and was not cancelled.
  * token is NULL on failure, with a short reason fit for a log line and an
  * SMTP reply (never a secret). The token string is valid only during the
- * call: copy it.
+ * call: copy it. The wait handle is gone once the call starts.
  */
 typedef void oauth_cb(void *arg, const char *token, const char *reason);
 
 /* Create the token manager on loop; token files live in state_dir. */
 struct oauth	*oauth_new(struct ev_loop *loop, const char *state_dir);
-/* Cancel all requests (failing nobody: waiters must be gone) and free. */
+/*
+ * Cancel all requests (failing nobody: waiters must be gone) and free.
+ * Not from inside an oauth_cb.
+ */
 void		 oauth_free(struct oauth *);
-/* Register an account. Returns NULL on allocation failure. */
+/*
+ * Register an account. Returns NULL on allocation failure, or when the name
+ * cannot be a token file name or token_url or client_id is missing.
+ */
 struct oauth_account *oauth_account_add(struct oauth *,
 		    const struct oauth_account_cfg *);
 
@@ -52,7 +58,8 @@ struct oauth_account *oauth_account_add(struct oauth *,
  * loop) when the cache has one; 0 when a refresh is needed: one request per
  * account is in flight whatever the number of callers, and cb(arg, ...)
  * runs when it ends; *wait is the handle to cancel it. Never calls cb
- * before returning.
+ * before returning. Returns -1 (cb will not run) when out of memory or when
+ * OAUTH_WAITERS_MAX callers already wait on the account.
  */
 int		 oauth_token_get(struct oauth_account *, oauth_cb *cb,
 		    void *arg, struct oauth_wait **wait, const char **token);

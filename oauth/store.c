@@ -1,0 +1,443 @@
+/*
+ * store: one JSON token file per account in the state directory, written
+ * atomically and durably, read without following links. See store.h.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "oauth/oauth.h"
+#include "oauth/store.h"
+
+/* Longest path of a token file or its temporary. */
+#define STORE_PATH_MAX		4096
+/* Longest account name (it is a file name). */
+#define STORE_ACCOUNT_MAX	200
+/* Version written into, and accepted from, the file. */
+#define STORE_VERSION		1
+/* Longest token or scope taken from the file. */
+#define STORE_TOKEN_MAX		OAUTH_TOKEN_MAX
+/* Mode of a token file. */
+#define STORE_MODE		0600
+/* Suffix of the temporary, for mkostemp. */
+#define STORE_TMP_SUFFIX	".XXXXXX"
+
+static void	 st_err(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	*st_malloc(size_t);
+static void	 st_free(void *);
+
+static void
+st_err(char *err, size_t errsize, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errsize == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsize, fmt, ap);
+	va_end(ap);
+}
+
+/* jansson's copies of the tokens are wiped when freed (as in tokenjson.c). */
+static void *
+st_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void
+st_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void
+st_wipe(char **s)
+{
+	if (*s != NULL) {
+		explicit_bzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+static int
+st_account_ok(const char *account)
+{
+	size_t len;
+
+	if (account == NULL || (len = strlen(account)) == 0 ||
+	    len > STORE_ACCOUNT_MAX || account[0] == '.' ||
+	    strchr(account, '/') != NULL)
+		return 0;
+	for (; *account != '\0'; account++)
+		if ((unsigned char)*account < 0x20 || *account == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Path of the account's token file into buf. Returns 0, or -1 if it does
+ * not fit or the account name holds '/' or starts with '.'.
+ */
+int
+store_path(const char *dir, const char *account, char *buf, size_t size)
+{
+	int n;
+
+	if (dir == NULL || dir[0] == '\0' || !st_account_ok(account))
+		return -1;
+	n = snprintf(buf, size, "%s/%s.json", dir, account);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	return 0;
+}
+
+/* Copy the string member key of o into *dst (NULL if absent). */
+static int
+st_string(json_t *o, const char *key, char **dst, char *err, size_t errsize)
+{
+	json_t *v;
+
+	*dst = NULL;
+	if ((v = json_object_get(o, key)) == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > STORE_TOKEN_MAX) {
+		st_err(err, errsize, "%s is not a string of at most %d bytes",
+		    key, STORE_TOKEN_MAX);
+		return -1;
+	}
+	if ((*dst = strdup(json_string_value(v))) == NULL) {
+		st_err(err, errsize, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read all of fd (at most STORE_FILE_MAX bytes) into buf. */
+static ssize_t
+st_read_all(int fd, char *buf, size_t size)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < size) {
+		n = read(fd, buf + off, size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	return (ssize_t)off;
+}
+
+static int
+st_parse(const char *buf, size_t len, struct stored_token *t, char *err,
+    size_t errsize)
+{
+	json_error_t jerr;
+	json_t *o, *v;
+
+	/* Only the position: jansson's text would quote the file. */
+	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		st_err(err, errsize, "not valid JSON (line %d column %d)",
+		    jerr.line, jerr.column);
+		return -1;
+	}
+	if (!json_is_object(o)) {
+		st_err(err, errsize, "not a JSON object");
+		goto fail;
+	}
+	if ((v = json_object_get(o, "version")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) != STORE_VERSION)) {
+		st_err(err, errsize, "unknown version");
+		goto fail;
+	}
+	if (st_string(o, "refresh_token", &t->refresh_token, err,
+	    errsize) == -1 ||
+	    st_string(o, "access_token", &t->access_token, err,
+	    errsize) == -1 ||
+	    st_string(o, "scope", &t->scope, err, errsize) == -1)
+		goto fail;
+	if (t->refresh_token == NULL || t->refresh_token[0] == '\0') {
+		st_err(err, errsize, "no refresh_token in it");
+		goto fail;
+	}
+	if ((v = json_object_get(o, "expires_at")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			st_err(err, errsize, "expires_at is not a time");
+			goto fail;
+		}
+		t->expires_at = (time_t)json_integer_value(v);
+	}
+	if (t->access_token == NULL)
+		t->expires_at = 0;
+	json_decref(o);
+	return 0;
+fail:
+	json_decref(o);
+	store_token_clear(t);
+	return -1;
+}
+
+/*
+ * Read the account's token file. Returns 0 and fills *t (free with
+ * store_token_clear); -1 with a reason in err (no secret in it) when the file
+ * is missing, unreadable, too large, not valid JSON or lacks refresh_token.
+ */
+int
+store_read(const char *dir, const char *account, struct stored_token *t,
+    char *err, size_t errsize)
+{
+	char path[STORE_PATH_MAX];
+	char *buf = NULL;
+	struct stat sb;
+	ssize_t len;
+	int fd = -1;
+
+	memset(t, 0, sizeof(*t));
+	json_set_alloc_funcs(st_malloc, st_free);
+	if (store_path(dir, account, path, sizeof(path)) == -1) {
+		st_err(err, errsize, "bad account name or state directory");
+		return -1;
+	}
+	/* O_NONBLOCK: a FIFO planted there must not hang the daemon. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			st_err(err, errsize, "no refresh token stored for "
+			    "account %s", account);
+		else
+			st_err(err, errsize, "cannot open %s: %s", path,
+			    strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &sb) == -1) {
+		st_err(err, errsize, "cannot stat %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		st_err(err, errsize, "%s is not a regular file", path);
+		goto fail;
+	}
+	if (sb.st_size > STORE_FILE_MAX) {
+		st_err(err, errsize, "%s is larger than %d bytes", path,
+		    STORE_FILE_MAX);
+		goto fail;
+	}
+	/* One byte more than allowed, to see a file that grew since fstat. */
+	if ((buf = malloc(STORE_FILE_MAX + 1)) == NULL) {
+		st_err(err, errsize, "out of memory");
+		goto fail;
+	}
+	if ((len = st_read_all(fd, buf, STORE_FILE_MAX + 1)) == -1) {
+		st_err(err, errsize, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (len > STORE_FILE_MAX) {
+		st_err(err, errsize, "%s is larger than %d bytes", path,
+		    STORE_FILE_MAX);
+		goto fail;
+	}
+	if (st_parse(buf, (size_t)len, t, err, errsize) == -1) {
+		/* Prefix the file name to the parser's reason. */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err != NULL ? err : "");
+		st_err(err, errsize, "%s: %s", path, why);
+		goto fail;
+	}
+	explicit_bzero(buf, STORE_FILE_MAX + 1);
+	free(buf);
+	close(fd);
+	return 0;
+fail:
+	if (buf != NULL) {
+		explicit_bzero(buf, STORE_FILE_MAX + 1);
+		free(buf);
+	}
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/* The file's JSON text into buf; returns its length or -1. */
+static ssize_t
+st_format(const struct stored_token *t, char *buf, size_t size)
+{
+	json_t *o;
+	size_t n;
+
+	if ((o = json_object()) == NULL)
+		return -1;
+	if (json_object_set_new(o, "version", json_integer(STORE_VERSION)) ||
+	    json_object_set_new(o, "refresh_token",
+	    json_string(t->refresh_token)))
+		goto fail;
+	if (t->access_token != NULL && (json_object_set_new(o,
+	    "access_token", json_string(t->access_token)) ||
+	    json_object_set_new(o, "expires_at",
+	    json_integer((json_int_t)t->expires_at))))
+		goto fail;
+	if (t->scope != NULL && json_object_set_new(o, "scope",
+	    json_string(t->scope)))
+		goto fail;
+	if (json_object_set_new(o, "updated_at",
+	    json_integer((json_int_t)time(NULL))))
+		goto fail;
+	/* json_dumpb into our buffer: no unwiped copy made by jansson. */
+	n = json_dumpb(o, buf, size, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	if (n == 0 || n >= size)
+		goto fail;
+	buf[n++] = '\n';
+	json_decref(o);
+	return (ssize_t)n;
+fail:
+	json_decref(o);
+	return -1;
+}
+
+static int
+st_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Atomically replace the account's token file with t. Returns 0, or -1 with
+ * a reason in err (the old file is then untouched).
+ *
+ * One exception: if the rename succeeded but the fsync of the directory
+ * failed, -1 says the new file may not survive a crash; it is in place.
+ */
+int
+store_write(const char *dir, const char *account,
+    const struct stored_token *t, char *err, size_t errsize)
+{
+	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
+	char *buf = NULL;
+	ssize_t len;
+	int fd = -1, dfd = -1, n, saved;
+
+	json_set_alloc_funcs(st_malloc, st_free);
+	tmp[0] = '\0';
+	if (store_path(dir, account, path, sizeof(path)) == -1) {
+		st_err(err, errsize, "bad account name or state directory");
+		return -1;
+	}
+	if (t == NULL || t->refresh_token == NULL ||
+	    t->refresh_token[0] == '\0') {
+		st_err(err, errsize, "no refresh token to store");
+		return -1;
+	}
+	n = snprintf(tmp, sizeof(tmp), "%s/.%s.json" STORE_TMP_SUFFIX, dir,
+	    account);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		tmp[0] = '\0';
+		st_err(err, errsize, "state directory path too long");
+		return -1;
+	}
+	if ((buf = malloc(STORE_FILE_MAX)) == NULL) {
+		st_err(err, errsize, "out of memory");
+		goto fail;
+	}
+	if ((len = st_format(t, buf, STORE_FILE_MAX)) == -1) {
+		st_err(err, errsize, "token does not fit in %d bytes of JSON",
+		    STORE_FILE_MAX);
+		goto fail;
+	}
+	/* mkostemp: O_CREAT | O_EXCL, mode 0600. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		st_err(err, errsize, "cannot create a file in %s: %s", dir,
+		    strerror(errno));
+		tmp[0] = '\0';
+		goto fail;
+	}
+	if (fchmod(fd, STORE_MODE) == -1 ||
+	    st_write_all(fd, buf, (size_t)len) == -1 || fsync(fd) == -1) {
+		st_err(err, errsize, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	n = close(fd);
+	fd = -1;
+	if (n == -1) {
+		st_err(err, errsize, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, path) == -1) {
+		st_err(err, errsize, "cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		goto fail;
+	}
+	tmp[0] = '\0';
+	explicit_bzero(buf, STORE_FILE_MAX);
+	free(buf);
+	buf = NULL;
+	/* The rename is durable only once the directory is on disk. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1) {
+		st_err(err, errsize, "cannot fsync directory %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	close(dfd);
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (buf != NULL) {
+		explicit_bzero(buf, STORE_FILE_MAX);
+		free(buf);
+	}
+	errno = saved;
+	return -1;
+}
+
+/* Wipe and free the strings of t. */
+void
+store_token_clear(struct stored_token *t)
+{
+	st_wipe(&t->refresh_token);
+	st_wipe(&t->access_token);
+	st_wipe(&t->scope);
+	t->expires_at = 0;
+}

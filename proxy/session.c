@@ -654,7 +654,7 @@ static void
 s_data(struct session *s)
 {
 	char scratch[4096];
-	struct buf *ob;
+	struct buf *ob = NULL;
 	size_t used, produced, room;
 	char *out;
 	int end;

@@ -69,7 +69,9 @@ us_enter(struct upstream *u, enum us_state st)
 	log_debug(u->sid, "upstream %s -> %s", us_names[u->state],
 	    us_names[st]);
 	u->state = st;
-	if (st == US_DEAD)
+	/* Idle between commands is the client's time, not the provider's:
+	   a provider that hangs up meanwhile is seen as EOF. */
+	if (st == US_DEAD || st == US_READY)
 		ev_timer_stop(u->loop, &u->timer);
 	else {
 		u->timer.repeat = (ev_tstamp)u->t->timeout;

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Room for the encoding of a 2048-byte token and a 256-byte address. */
-#define XOAUTH2_MAX	4096
+/* Room for the encoding of a 4096-byte token (OAUTH_TOKEN_MAX) and a
+   256-byte address. */
+#define XOAUTH2_MAX	8192
 
 /*
  * Write the base64 initial response into dst (NUL-terminated). Returns its

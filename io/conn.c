@@ -235,6 +235,8 @@ conn_tls_begin(struct conn *c)
 			goto fail;
 		SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
 		SSL_set_connect_state(c->ssl);
+		/* The client speaks first: its first step waits to write. */
+		c->flags |= CONN_F_HS_WANT_WRITE;
 	}
 	c->flags |= CONN_F_HANDSHAKE;
 	return 0;

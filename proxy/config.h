@@ -3,10 +3,10 @@
  * of it, and reports every problem with its line number and key. A config is
  * used only once config_load has returned it without errors.
  *
- * inih as packaged by Debian reads lines of at most 200 bytes, treats " ;"
- * as the start of a comment, and takes a line that starts with white space
- * as the continuation of the previous value: secrets containing " ;" cannot
- * be written in this file.
+ * inih as packaged by Debian reads lines of at most 200 bytes and treats
+ * " ;" as the start of a comment: secrets containing " ;" cannot be written
+ * in this file. config.c strips indentation before inih sees a line, so no
+ * line continues another.
  */
 #ifndef PROXY_CONFIG_H
 #define PROXY_CONFIG_H

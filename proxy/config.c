@@ -1,0 +1,1401 @@
+/*
+ * config: reads the INI file into a fresh struct config, validates all of
+ * it, and reports every problem with its line number and key.
+ *
+ * Debian's inih gives the handler no line numbers, keeps only 49 bytes of a
+ * section name and joins an indented line to the previous value. So inih
+ * only splits "key = value" lines here; the reader in front of it counts
+ * lines, rejects overlong lines and NUL bytes, strips indentation (no line
+ * ever continues another), and reads section headers itself.
+ *
+ * Accounts and users keep file order; config_user and config_account scan
+ * linearly (a login costs a crypt(3) anyway, and a hand-built config in a
+ * test needs no hidden sort order). Validation sorts a temporary index to
+ * find duplicate sections and resolve users in O(n log n).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "io/log.h"
+#include "proxy/config.h"
+
+#define CONFIG_LINE_MAX		198	/* inih's 200-byte line less "\n", NUL */
+#define CONFIG_NAME_MAX		64	/* provider and account names */
+#define CONFIG_HOST_MAX		253	/* a host name */
+#define CONFIG_HOST_LABEL_MAX	63	/* one label of a host name */
+#define CONFIG_EMAIL_MAX	254
+#define CONFIG_PORT_MAX		65535
+#define CONFIG_MAX_LISTENS	64
+#define CONFIG_MAX_PROVIDERS	64	/* presets included */
+#define CONFIG_MAX_ACCOUNTS	100000
+#define CONFIG_MAX_USERS	100000
+#define CONFIG_MAX_ERRORS	100	/* shown; the rest are only counted */
+#define CONFIG_ERROR_MAX	512	/* one error line */
+#define CONFIG_ARRAY_MIN	4	/* first allocation of a growing array */
+
+/* Ranges of the integer keys. */
+#define CONNECTIONS_MIN		1
+#define CONNECTIONS_MAX		1000000
+#define MESSAGE_SIZE_MIN	1024
+#define MESSAGE_SIZE_MAX	2147483648LL	/* 2^31 */
+#define TIMEOUT_MIN		1
+#define TIMEOUT_MAX		86400
+#define AUTH_THREADS_MIN	1
+#define AUTH_THREADS_MAX	64
+
+_Static_assert(LONG_MAX >= MESSAGE_SIZE_MAX, "long holds max_message_size");
+
+enum sect { S_NONE, S_BAD, S_SERVER, S_PROVIDER, S_ACCOUNT, S_USER };
+
+enum ktype {
+	T_STR,		/* any non-empty text */
+	T_LONG,		/* decimal integer in min..max */
+	T_LOGLEVEL,	/* debug|info|warn|error */
+	T_HOST,		/* a host name */
+	T_LISTEN,	/* "ADDR:PORT MODE", appended to listens[] */
+	T_URL,		/* https://... */
+	T_SMTP,		/* "HOST:PORT MODE" into the provider */
+	T_EMAIL,	/* exactly one '@' */
+	T_HASH,		/* a crypt(3) hash */
+	T_REF		/* the name of another section, resolved later */
+};
+
+#define K_REQ		0x01	/* required (a preset provider has them) */
+#define K_REPEAT	0x02	/* may be given more than once */
+#define K_SECRET	0x04	/* never shown; no inline comment allowed */
+#define K_RESTART	0x08	/* a change needs a restart, not a reload */
+
+struct key {
+	enum sect	 sect;
+	const char	*name;
+	enum ktype	 type;
+	size_t		 off;		/* field in the section's struct */
+	long long	 min, max;	/* T_LONG */
+	const char	*def;		/* default, parsed like a value */
+	int		 flags;
+};
+
+#define SRV(f)	offsetof(struct config, f)
+#define PRV(f)	offsetof(struct cfg_provider, f)
+#define ACC(f)	offsetof(struct cfg_account, f)
+#define USR(f)	offsetof(struct cfg_user, f)
+
+static const struct key keys[] = {
+	{ S_SERVER, "hostname", T_HOST, SRV(hostname), 0, 0, NULL, 0 },
+	{ S_SERVER, "listen", T_LISTEN, 0, 0, 0, NULL, K_REPEAT | K_RESTART },
+	{ S_SERVER, "tls_cert", T_STR, SRV(tls_cert), 0, 0, NULL, 0 },
+	{ S_SERVER, "tls_key", T_STR, SRV(tls_key), 0, 0, NULL, 0 },
+	{ S_SERVER, "state_dir", T_STR, SRV(state_dir), 0, 0,
+	    "/var/lib/authrelay", K_RESTART },
+	{ S_SERVER, "max_connections", T_LONG, SRV(max_connections),
+	    CONNECTIONS_MIN, CONNECTIONS_MAX, "10000", 0 },
+	{ S_SERVER, "max_message_size", T_LONG, SRV(max_message_size),
+	    MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX, "35882577", 0 },
+	{ S_SERVER, "command_timeout", T_LONG, SRV(command_timeout),
+	    TIMEOUT_MIN, TIMEOUT_MAX, "300", 0 },
+	{ S_SERVER, "data_timeout", T_LONG, SRV(data_timeout),
+	    TIMEOUT_MIN, TIMEOUT_MAX, "180", 0 },
+	{ S_SERVER, "upstream_timeout", T_LONG, SRV(upstream_timeout),
+	    TIMEOUT_MIN, TIMEOUT_MAX, "300", 0 },
+	{ S_SERVER, "auth_threads", T_LONG, SRV(auth_threads),
+	    AUTH_THREADS_MIN, AUTH_THREADS_MAX, "2", K_RESTART },
+	{ S_SERVER, "log_level", T_LOGLEVEL, SRV(log_level), 0, 0, "info", 0 },
+	{ S_PROVIDER, "token_url", T_URL, PRV(token_url), 0, 0, NULL, K_REQ },
+	{ S_PROVIDER, "smtp", T_SMTP, 0, 0, 0, NULL, K_REQ },
+	{ S_PROVIDER, "ca_file", T_STR, PRV(ca_file), 0, 0, NULL, 0 },
+	{ S_ACCOUNT, "provider", T_REF, ACC(provider_name), 0, 0, NULL, K_REQ },
+	{ S_ACCOUNT, "email", T_EMAIL, ACC(email), 0, 0, NULL, K_REQ },
+	{ S_ACCOUNT, "client_id", T_STR, ACC(client_id), 0, 0, NULL, K_REQ },
+	{ S_ACCOUNT, "client_secret", T_STR, ACC(client_secret), 0, 0, NULL,
+	    K_SECRET },
+	{ S_USER, "password_hash", T_HASH, USR(password_hash), 0, 0, NULL,
+	    K_REQ | K_SECRET },
+	{ S_USER, "account", T_REF, USR(account_name), 0, 0, NULL, K_REQ },
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= 32, "one bit per key in a uint32_t");
+
+static const struct {
+	const char	*name;
+	const char	*token_url;
+	const char	*host;
+	const char	*port;
+	int		 tls;
+} presets[] = {
+	{ "google", "https://oauth2.googleapis.com/token",
+	    "smtp.gmail.com", "465", 1 },
+	{ "microsoft",
+	    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+	    "smtp.office365.com", "587", 0 },
+};
+
+static const struct {
+	const char	*name;
+	int		 level;
+} log_levels[] = {
+	{ "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "warn", LOG_WARN },
+	{ "error", LOG_ERR },
+};
+
+struct cfg_error {
+	int		 line;
+	size_t		 seq;		/* keeps equal lines in found order */
+	char		*text;
+};
+
+/* A name to resolve once the whole file is read. */
+struct ref {
+	enum sect	 sect;		/* S_ACCOUNT: provider; S_USER: account */
+	size_t		 idx;
+	int		 line;
+};
+
+/* A section name and where it is, for sorting. */
+struct named {
+	const char	*name;
+	int		 line;
+	size_t		 idx;
+};
+
+struct parse {
+	const char	*path;
+	FILE		*f;
+	struct config	*cf;
+	int		 lineno;
+	int		 read_errno;
+	int		 comment;	/* this key line has an inline comment */
+	/* The section being read. */
+	enum sect	 sect;
+	size_t		 idx;		/* into providers/accounts/users */
+	int		 preset;	/* a built-in provider being overridden */
+	int		 sect_line;
+	char		 label[CONFIG_LINE_MAX + 1];	/* "account foo" */
+	uint32_t	 seen;		/* bit i: keys[i] given in this section */
+	int		 seen_line[NKEYS];
+	int		 server_line;
+	uint32_t	 server_seen;
+	size_t		 listens_cap, providers_cap, accounts_cap, users_cap;
+	struct ref	*refs;
+	size_t		 nrefs, refs_cap;
+	struct cfg_error *errs;
+	size_t		 nerrs, errs_cap, dropped;
+	int		 oom;
+};
+
+static void
+perr(struct parse *, int, const char *, const char *, const char *, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Make room for element n of an array of cap; NULL if out of memory. */
+static void *
+grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *na;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap == 0 ? CONFIG_ARRAY_MIN : *cap * 2;
+	if ((na = reallocarray(arr, ncap, size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return na;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/*
+ * Record "PATH:LINE: [label] key: message". The message is built by the
+ * callers from names and fixed text, never from a secret value; control
+ * bytes from the file are shown as '?'.
+ */
+static void
+perr(struct parse *p, int line, const char *label, const char *key,
+    const char *fmt, ...)
+{
+	char buf[CONFIG_ERROR_MAX];
+	struct cfg_error *ne;
+	va_list ap;
+	size_t off, i;
+	int n;
+
+	if (p->nerrs >= CONFIG_MAX_ERRORS) {
+		p->dropped++;
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%s:%d: %s%s%s%s%s%s", p->path, line,
+	    label != NULL ? "[" : "", label != NULL ? label : "",
+	    label != NULL ? "]" : "", label != NULL && key != NULL ? " " : "",
+	    key != NULL ? key : "", label != NULL || key != NULL ? ": " : "");
+	off = n < 0 ? 0 : (size_t)n >= sizeof(buf) ? sizeof(buf) - 1 :
+	    (size_t)n;
+	va_start(ap, fmt);
+	vsnprintf(buf + off, sizeof(buf) - off, fmt, ap);
+	va_end(ap);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+
+	if ((ne = grow(p->errs, &p->errs_cap, p->nerrs, sizeof(*ne))) == NULL)
+		goto fail;
+	p->errs = ne;
+	if ((ne[p->nerrs].text = strdup(buf)) == NULL)
+		goto fail;
+	ne[p->nerrs].line = line;
+	ne[p->nerrs].seq = p->nerrs;
+	p->nerrs++;
+	return;
+
+fail:
+	p->oom = 1;
+}
+
+/* The label of the section being read, if it is a valid one. */
+static const char *
+cur_label(const struct parse *p)
+{
+	return p->sect >= S_SERVER ? p->label : NULL;
+}
+
+/* Where a key of the current section is stored. */
+static void *
+sect_obj(struct parse *p)
+{
+	switch (p->sect) {
+	case S_SERVER:
+		return p->cf;
+	case S_PROVIDER:
+		return &p->cf->providers[p->idx];
+	case S_ACCOUNT:
+		return &p->cf->accounts[p->idx];
+	case S_USER:
+		return &p->cf->users[p->idx];
+	default:
+		return NULL;
+	}
+}
+
+static size_t
+key_index(enum sect sect, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].sect == sect && strcmp(keys[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* inih's rule: stop at one of chars, or at ';' after white space. */
+static char *
+find_sep(char *s, const char *chars)
+{
+	int was_space = 0;
+
+	while (*s != '\0' && (chars == NULL || strchr(chars, *s) == NULL) &&
+	    !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+has_space(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (isspace((unsigned char)*s))
+			return 1;
+	return 0;
+}
+
+static int
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Strict decimal: digits with an optional '-', nothing else. */
+static int
+parse_num(const char *s, long long *out)
+{
+	char *end;
+	long long n;
+
+	if (!isdigit((unsigned char)s[0]) &&
+	    !(s[0] == '-' && isdigit((unsigned char)s[1])))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if (errno == ERANGE)
+		n = s[0] == '-' ? LLONG_MIN : LLONG_MAX;
+	*out = n;
+	return 0;
+}
+
+static int
+parse_port(const char *s, long long *out)
+{
+	if (parse_num(s, out) == -1 || *out < 1 || *out > CONFIG_PORT_MAX)
+		return -1;
+	return 0;
+}
+
+/* Letters, digits, '-' and '_' in dot-separated labels. */
+static int
+check_host(const char *s)
+{
+	size_t len = 0, label = 0;
+
+	for (; *s != '\0'; s++, len++) {
+		if (*s == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return -1;
+		if (++label > CONFIG_HOST_LABEL_MAX)
+			return -1;
+	}
+	if (len == 0 || len > CONFIG_HOST_MAX || label == 0)
+		return -1;
+	return 0;
+}
+
+static int
+check_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (strlen(s) > CONFIG_EMAIL_MAX || has_space(s) || at == NULL ||
+	    at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return -1;
+	return 0;
+}
+
+/* Cheap syntax only: "$id$..." with no white space. */
+static int
+check_hash(const char *s)
+{
+	if (s[0] != '$' || s[1] == '\0' || has_space(s))
+		return -1;
+	return 0;
+}
+
+/* A file name component: [A-Za-z0-9._-], no leading '.', not too long. */
+static int
+check_name(const char *s)
+{
+	size_t n;
+
+	if (s[0] == '\0' || s[0] == '.')
+		return -1;
+	for (n = 0; s[n] != '\0'; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '.' &&
+		    s[n] != '_' && s[n] != '-')
+			return -1;
+	return n > CONFIG_NAME_MAX ? -1 : 0;
+}
+
+/* A login name: anything but white space and control bytes. */
+static int
+check_login(const char *s)
+{
+	if (s[0] == '\0')
+		return -1;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return -1;
+	return 0;
+}
+
+/* Split "WORD1 WORD2" in place at white space; exactly two words. */
+static int
+split2(char *s, char **second)
+{
+	char *t = s + strcspn(s, " \t");
+
+	if (*t == '\0')
+		return -1;
+	*t++ = '\0';
+	t += strspn(t, " \t");
+	if (*t == '\0' || t[strcspn(t, " \t")] != '\0')
+		return -1;
+	*second = t;
+	return 0;
+}
+
+/* Split "HOST:PORT" or "[V6]:PORT" in place; *v6 set for brackets. */
+static int
+split_hostport(char *s, char **host, char **port, int *v6)
+{
+	char *c;
+
+	if (*s == '[') {
+		if ((c = strchr(s, ']')) == NULL || c[1] != ':')
+			return -1;
+		*c = '\0';
+		*host = s + 1;
+		*port = c + 2;
+		*v6 = 1;
+	} else {
+		if ((c = strrchr(s, ':')) == NULL)
+			return -1;
+		*c = '\0';
+		*host = s;
+		*port = c + 1;
+		*v6 = 0;
+	}
+	return **port == '\0' ? -1 : 0;
+}
+
+static void
+set_str(struct parse *p, char **field, const char *v, int secret)
+{
+	char *dup;
+
+	if ((dup = strdup(v)) == NULL) {
+		p->oom = 1;
+		return;
+	}
+	if (secret)
+		wipe_free(*field);
+	else
+		free(*field);
+	*field = dup;
+}
+
+static void
+add_listen(struct parse *p, const struct key *k, const char *v)
+{
+	struct config *cf = p->cf;
+	struct cfg_listen l, *nl;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	char buf[CONFIG_LINE_MAX + 1], *mode, *host, *port;
+	const char *label = cur_label(p);
+	long long pn;
+	size_t i;
+	int v6;
+
+	memset(&l, 0, sizeof(l));
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (split2(buf, &mode) == -1) {
+		perr(p, p->lineno, label, k->name,
+		    "expected \"ADDR:PORT MODE\" (MODE: starttls or tls)");
+		return;
+	}
+	if ((l.text = strdup(buf)) == NULL) {
+		p->oom = 1;
+		return;
+	}
+	if (split_hostport(buf, &host, &port, &v6) == -1) {
+		perr(p, p->lineno, label, k->name,
+		    "no port (expected \"ADDR:PORT MODE\")");
+		goto fail;
+	}
+	if (parse_port(port, &pn) == -1) {
+		perr(p, p->lineno, label, k->name, "port must be 1..%d",
+		    CONFIG_PORT_MAX);
+		goto fail;
+	}
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (!v6 && inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)pn);
+		memcpy(&l.addr, &sin, sizeof(sin));
+		l.addrlen = sizeof(sin);
+	} else if (v6 && inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)pn);
+		memcpy(&l.addr, &sin6, sizeof(sin6));
+		l.addrlen = sizeof(sin6);
+	} else {
+		perr(p, p->lineno, label, k->name, "the address must be numeric:"
+		    " a dotted IPv4 address or a [bracketed] IPv6 address");
+		goto fail;
+	}
+	if (strcmp(mode, "starttls") == 0)
+		l.mode = LISTEN_STARTTLS;
+	else if (strcmp(mode, "tls") == 0)
+		l.mode = LISTEN_TLS;
+	else {
+		perr(p, p->lineno, label, k->name,
+		    "mode must be starttls or tls");
+		goto fail;
+	}
+	for (i = 0; i < cf->nlistens; i++) {
+		if (cf->listens[i].addrlen == l.addrlen &&
+		    memcmp(&cf->listens[i].addr, &l.addr, l.addrlen) == 0) {
+			perr(p, p->lineno, label, k->name,
+			    "same address as line %d", cf->listens[i].line);
+			goto fail;
+		}
+	}
+	if (cf->nlistens >= CONFIG_MAX_LISTENS) {
+		perr(p, p->lineno, label, k->name, "more than %d listen lines",
+		    CONFIG_MAX_LISTENS);
+		goto fail;
+	}
+	if ((nl = grow(cf->listens, &p->listens_cap, cf->nlistens,
+	    sizeof(*nl))) == NULL) {
+		p->oom = 1;
+		goto fail;
+	}
+	cf->listens = nl;
+	l.line = p->lineno;
+	nl[cf->nlistens++] = l;
+	return;
+
+fail:
+	free(l.text);
+}
+
+static void
+set_smtp(struct parse *p, const struct key *k, const char *v)
+{
+	struct cfg_provider *pr = sect_obj(p);
+	struct in6_addr a6;
+	char buf[CONFIG_LINE_MAX + 1], nport[sizeof("65535")];
+	char *mode, *host, *port, *h = NULL, *np = NULL;
+	const char *label = cur_label(p);
+	long long pn;
+	int v6, tls;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (split2(buf, &mode) == -1) {
+		perr(p, p->lineno, label, k->name,
+		    "expected \"HOST:PORT MODE\" (MODE: tls or starttls)");
+		return;
+	}
+	if (split_hostport(buf, &host, &port, &v6) == -1) {
+		perr(p, p->lineno, label, k->name,
+		    "no port (expected \"HOST:PORT MODE\")");
+		return;
+	}
+	if (parse_port(port, &pn) == -1) {
+		perr(p, p->lineno, label, k->name, "port must be 1..%d",
+		    CONFIG_PORT_MAX);
+		return;
+	}
+	if (v6 ? inet_pton(AF_INET6, host, &a6) != 1 : check_host(host) == -1) {
+		perr(p, p->lineno, label, k->name, "the host must be a host "
+		    "name, a dotted IPv4 address or a [bracketed] IPv6 address");
+		return;
+	}
+	if (strcmp(mode, "tls") == 0)
+		tls = 1;
+	else if (strcmp(mode, "starttls") == 0)
+		tls = 0;
+	else {
+		perr(p, p->lineno, label, k->name,
+		    "mode must be tls or starttls");
+		return;
+	}
+	snprintf(nport, sizeof(nport), "%lld", pn);
+	if ((h = strdup(host)) == NULL || (np = strdup(nport)) == NULL) {
+		free(h);
+		p->oom = 1;
+		return;
+	}
+	free(pr->smtp_host);
+	free(pr->smtp_port);
+	pr->smtp_host = h;
+	pr->smtp_port = np;
+	pr->smtp_tls = tls;
+}
+
+/* Check v for key k and store it in the current section. */
+static void
+set_key(struct parse *p, const struct key *k, const char *v)
+{
+	char *field = (char *)sect_obj(p) + k->off;
+	const char *label = cur_label(p);
+	struct ref *nr;
+	long long n;
+	size_t i;
+
+	switch (k->type) {
+	case T_STR:
+		break;
+	case T_LONG:
+		if (parse_num(v, &n) == -1) {
+			perr(p, p->lineno, label, k->name, "not a plain decimal"
+			    " integer (allowed: %lld..%lld)", k->min, k->max);
+			return;
+		}
+		if (n < k->min || n > k->max) {
+			perr(p, p->lineno, label, k->name,
+			    "out of range (allowed: %lld..%lld)", k->min, k->max);
+			return;
+		}
+		*(long *)(void *)field = (long)n;
+		return;
+	case T_LOGLEVEL:
+		for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+			if (strcmp(v, log_levels[i].name) == 0)
+				break;
+		if (i == sizeof(log_levels) / sizeof(log_levels[0])) {
+			perr(p, p->lineno, label, k->name,
+			    "must be debug, info, warn or error");
+			return;
+		}
+		*(int *)(void *)field = log_levels[i].level;
+		return;
+	case T_HOST:
+		if (check_host(v) == -1) {
+			perr(p, p->lineno, label, k->name,
+			    "not a valid host name");
+			return;
+		}
+		break;
+	case T_LISTEN:
+		add_listen(p, k, v);
+		return;
+	case T_URL:
+		if (strncmp(v, "https://", strlen("https://")) != 0 ||
+		    v[strlen("https://")] == '\0' || has_space(v)) {
+			perr(p, p->lineno, label, k->name,
+			    "must be an https:// URL");
+			return;
+		}
+		break;
+	case T_SMTP:
+		set_smtp(p, k, v);
+		return;
+	case T_EMAIL:
+		if (check_email(v) == -1) {
+			perr(p, p->lineno, label, k->name, "not an e-mail address"
+			    " (one '@', no white space)");
+			return;
+		}
+		break;
+	case T_HASH:
+		if (check_hash(v) == -1) {
+			perr(p, p->lineno, label, k->name, "not a crypt(3) hash"
+			    " (starts with '$', no white space)");
+			return;
+		}
+		break;
+	case T_REF:
+		if ((nr = grow(p->refs, &p->refs_cap, p->nrefs,
+		    sizeof(*nr))) == NULL) {
+			p->oom = 1;
+			return;
+		}
+		p->refs = nr;
+		nr[p->nrefs].sect = p->sect;
+		nr[p->nrefs].idx = p->idx;
+		nr[p->nrefs].line = p->lineno;
+		p->nrefs++;
+		break;
+	}
+	set_str(p, (char **)(void *)field, v, k->flags & K_SECRET);
+}
+
+/* The current section is over: report its missing keys. */
+static void
+section_end(struct parse *p)
+{
+	size_t i;
+
+	if (p->sect < S_SERVER)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].sect != p->sect || !(keys[i].flags & K_REQ) ||
+		    (p->seen & (1u << i)) || p->preset)
+			continue;
+		perr(p, p->sect_line, p->label, keys[i].name,
+		    "missing (required)");
+	}
+	if (p->sect == S_SERVER)
+		p->server_seen = p->seen;
+	p->sect = S_NONE;
+}
+
+static void
+section_provider(struct parse *p, const char *name)
+{
+	struct config *cf = p->cf;
+	struct cfg_provider *np;
+	size_t i;
+
+	if (check_name(name) == -1) {
+		perr(p, p->lineno, p->label, NULL, "the name must be 1..%d of "
+		    "[A-Za-z0-9._-], not starting with '.'", CONFIG_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < cf->nproviders; i++)
+		if (strcmp(cf->providers[i].name, name) == 0)
+			break;
+	if (i < cf->nproviders) {
+		if (cf->providers[i].line != 0) {
+			perr(p, p->lineno, p->label, NULL,
+			    "duplicate section (first at line %d)",
+			    cf->providers[i].line);
+			return;
+		}
+		p->preset = 1;
+	} else {
+		if (cf->nproviders >= CONFIG_MAX_PROVIDERS) {
+			perr(p, p->lineno, p->label, NULL,
+			    "more than %d providers", CONFIG_MAX_PROVIDERS);
+			return;
+		}
+		if ((np = grow(cf->providers, &p->providers_cap,
+		    cf->nproviders, sizeof(*np))) == NULL)
+			goto oom;
+		cf->providers = np;
+		memset(&np[i], 0, sizeof(np[i]));
+		if ((np[i].name = strdup(name)) == NULL)
+			goto oom;
+		cf->nproviders++;
+	}
+	cf->providers[i].line = p->lineno;
+	p->sect = S_PROVIDER;
+	p->idx = i;
+	return;
+
+oom:
+	p->oom = 1;
+}
+
+static void
+section_account(struct parse *p, const char *name)
+{
+	struct config *cf = p->cf;
+	struct cfg_account *na;
+
+	if (check_name(name) == -1) {
+		perr(p, p->lineno, p->label, NULL, "the name must be 1..%d of "
+		    "[A-Za-z0-9._-], not starting with '.'", CONFIG_NAME_MAX);
+		return;
+	}
+	if (cf->naccounts >= CONFIG_MAX_ACCOUNTS) {
+		perr(p, p->lineno, p->label, NULL, "more than %d accounts",
+		    CONFIG_MAX_ACCOUNTS);
+		return;
+	}
+	if ((na = grow(cf->accounts, &p->accounts_cap, cf->naccounts,
+	    sizeof(*na))) == NULL)
+		goto oom;
+	cf->accounts = na;
+	na += cf->naccounts;
+	memset(na, 0, sizeof(*na));
+	if ((na->name = strdup(name)) == NULL)
+		goto oom;
+	na->line = p->lineno;
+	p->sect = S_ACCOUNT;
+	p->idx = cf->naccounts++;
+	return;
+
+oom:
+	p->oom = 1;
+}
+
+static void
+section_user(struct parse *p, const char *name)
+{
+	struct config *cf = p->cf;
+	struct cfg_user *nu;
+
+	if (check_login(name) == -1) {
+		perr(p, p->lineno, p->label, NULL,
+		    "the login name must have no white space or control bytes");
+		return;
+	}
+	if (cf->nusers >= CONFIG_MAX_USERS) {
+		perr(p, p->lineno, p->label, NULL, "more than %d users",
+		    CONFIG_MAX_USERS);
+		return;
+	}
+	if ((nu = grow(cf->users, &p->users_cap, cf->nusers,
+	    sizeof(*nu))) == NULL)
+		goto oom;
+	cf->users = nu;
+	nu += cf->nusers;
+	memset(nu, 0, sizeof(*nu));
+	if ((nu->name = strdup(name)) == NULL)
+		goto oom;
+	nu->line = p->lineno;
+	p->sect = S_USER;
+	p->idx = cf->nusers++;
+	return;
+
+oom:
+	p->oom = 1;
+}
+
+/* A "[...]" line: end the current section and start the next. */
+static void
+section(struct parse *p, char *s)
+{
+	char *e, *kind, *name;
+
+	section_end(p);
+	p->sect = S_BAD;	/* until it proves valid: its keys are ignored */
+	p->seen = 0;
+	p->preset = 0;
+	p->sect_line = p->lineno;
+	p->label[0] = '\0';
+
+	e = find_sep(s + 1, "]");
+	if (*e != ']') {
+		perr(p, p->lineno, NULL, NULL, "section header without ']'");
+		return;
+	}
+	*e++ = '\0';
+	e += strspn(e, " \t");
+	if (*e != '\0' && *e != ';') {
+		perr(p, p->lineno, NULL, NULL, "text after ']'");
+		return;
+	}
+	kind = trim(s + 1);
+	name = kind + strcspn(kind, " \t");
+	if (*name != '\0') {
+		*name++ = '\0';
+		name += strspn(name, " \t");
+	}
+	snprintf(p->label, sizeof(p->label), "%s%s%s", kind,
+	    *name != '\0' ? " " : "", name);
+
+	if (strcmp(kind, "server") == 0) {
+		if (*name != '\0')
+			perr(p, p->lineno, p->label, NULL,
+			    "[server] takes no name");
+		else if (p->server_line != 0)
+			perr(p, p->lineno, p->label, NULL,
+			    "duplicate section (first at line %d)",
+			    p->server_line);
+		else {
+			p->server_line = p->lineno;
+			p->sect = S_SERVER;
+		}
+	} else if (strcmp(kind, "provider") == 0)
+		section_provider(p, name);
+	else if (strcmp(kind, "account") == 0)
+		section_account(p, name);
+	else if (strcmp(kind, "user") == 0)
+		section_user(p, name);
+	else
+		perr(p, p->lineno, p->label, NULL, "unknown section");
+}
+
+static char *
+blank_line(char *str)
+{
+	str[0] = '\n';
+	str[1] = '\0';
+	return str;
+}
+
+/*
+ * inih's reader: hand it one line at a time, counting them. Everything but
+ * "key = value" lines (blank, comment, section header, broken) reaches inih
+ * as an empty line; indentation is stripped so inih joins no lines.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char buf[CONFIG_LINE_MAX + 2];	/* the line, a CR, NUL */
+	size_t n = 0, max, len;
+	int c, over = 0, nul = 0;
+	char *s, *e;
+
+	if (num < 2)
+		return NULL;
+	while ((c = getc(p->f)) != EOF && c != '\n') {
+		if (c == '\0')
+			nul = 1;
+		if (n < sizeof(buf) - 1)
+			buf[n++] = (char)c;
+		else
+			over = 1;
+	}
+	if (c == EOF && ferror(p->f)) {
+		p->read_errno = errno;
+		return NULL;
+	}
+	if (c == EOF && n == 0 && !over)
+		return NULL;
+	buf[n] = '\0';
+	p->lineno++;
+	p->comment = 0;
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	max = (size_t)num - 2 < CONFIG_LINE_MAX ? (size_t)num - 2 :
+	    CONFIG_LINE_MAX;
+	if (over || n > max) {
+		perr(p, p->lineno, cur_label(p), NULL,
+		    "line longer than %zu bytes", max);
+		goto blank;
+	}
+	if (nul) {
+		perr(p, p->lineno, cur_label(p), NULL, "NUL byte in the line");
+		goto blank;
+	}
+
+	s = buf;
+	if (p->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	s = trim(s);
+	if (*s == '\0' || *s == ';' || *s == '#')
+		goto blank;
+	if (*s == '[') {
+		section(p, s);
+		goto blank;
+	}
+	e = find_sep(s, "=:");
+	if (*e != '=' && *e != ':') {
+		perr(p, p->lineno, cur_label(p), NULL,
+		    "expected \"key = value\"");
+		goto blank;
+	}
+	if (*find_sep(e + 1, NULL) != '\0')
+		p->comment = 1;
+	len = strlen(s);
+	memcpy(str, s, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	explicit_bzero(buf, sizeof(buf));
+	return str;
+
+blank:
+	explicit_bzero(buf, sizeof(buf));
+	return blank_line(str);
+}
+
+/* inih's handler: one "key = value" of the current section. */
+static int
+handler(void *user, const char *section_name, const char *name,
+    const char *value)
+{
+	struct parse *p = user;
+	const char *label = cur_label(p);
+	const struct key *k;
+	size_t i;
+
+	(void)section_name;	/* ours, not inih's truncated copy */
+	if (p->sect == S_BAD)
+		return 1;
+	if (p->sect == S_NONE) {
+		perr(p, p->lineno, NULL, name, "outside any section");
+		return 1;
+	}
+	if (*name == '\0') {
+		perr(p, p->lineno, label, NULL, "no key name before '='");
+		return 1;
+	}
+	if ((i = key_index(p->sect, name)) == NKEYS) {
+		perr(p, p->lineno, label, name, "unknown key");
+		return 1;
+	}
+	k = &keys[i];
+	if ((p->seen & (1u << i)) && !(k->flags & K_REPEAT)) {
+		perr(p, p->lineno, label, name,
+		    "given twice (first at line %d)", p->seen_line[i]);
+		return 1;
+	}
+	p->seen |= 1u << i;
+	p->seen_line[i] = p->lineno;
+	if (*value == '\0')
+		perr(p, p->lineno, label, name, "empty value");
+	else if (has_ctl(value))
+		perr(p, p->lineno, label, name, "control character in the value");
+	else if ((k->flags & K_SECRET) && p->comment)
+		perr(p, p->lineno, label, name, "no comment allowed on this "
+		    "line: \" ;\" would cut the value short");
+	else
+		set_key(p, k, value);
+	return 1;
+}
+
+static int
+named_cmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static int
+named_find(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct named *)elt)->name);
+}
+
+/* Sort v by name and report every section named like an earlier one. */
+static void
+dup_sections(struct parse *p, const char *kind, struct named *v, size_t n)
+{
+	char label[CONFIG_LINE_MAX + 1];
+	size_t i, first = 0;
+
+	if (n == 0)
+		return;
+	qsort(v, n, sizeof(*v), named_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i].name, v[first].name) != 0) {
+			first = i;
+			continue;
+		}
+		snprintf(label, sizeof(label), "%s %s", kind, v[i].name);
+		perr(p, v[i].line, label, NULL,
+		    "duplicate section (first at line %d)", v[first].line);
+	}
+}
+
+static struct cfg_provider *
+provider_find(struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nproviders; i++)
+		if (strcmp(cf->providers[i].name, name) == 0)
+			return &cf->providers[i];
+	return NULL;
+}
+
+static int
+server_seen(const struct parse *p, const char *name)
+{
+	return (p->server_seen & (1u << key_index(S_SERVER, name))) != 0;
+}
+
+/* [server] checks that need the whole file; the host name default. */
+static void
+validate_server(struct parse *p)
+{
+	struct config *cf = p->cf;
+	char host[HOST_NAME_MAX + 1];
+
+	/* A listen, tls_cert or tls_key given but wrong is reported already. */
+	if (cf->nlistens == 0 && !server_seen(p, "listen"))
+		perr(p, 0, "server", "listen", "at least one is required");
+	if (cf->nlistens > 0 && cf->tls_cert == NULL &&
+	    !server_seen(p, "tls_cert"))
+		perr(p, p->server_line, "server", "tls_cert",
+		    "missing (required with listen)");
+	if (cf->nlistens > 0 && cf->tls_key == NULL &&
+	    !server_seen(p, "tls_key"))
+		perr(p, p->server_line, "server", "tls_key",
+		    "missing (required with listen)");
+	if (cf->hostname != NULL || server_seen(p, "hostname"))
+		return;
+	if (gethostname(host, sizeof(host)) == -1 ||
+	    (host[sizeof(host) - 1] = '\0', check_host(host) == -1))
+		perr(p, 0, "server", "hostname", "the system host name is not "
+		    "a usable host name: set hostname");
+	else
+		set_str(p, &cf->hostname, host, 0);
+}
+
+/* Duplicate accounts and users; then every provider and account named. */
+static void
+validate_sections(struct parse *p)
+{
+	struct config *cf = p->cf;
+	struct named *accts = NULL, *users = NULL, *found;
+	struct cfg_account *a;
+	struct cfg_user *u;
+	char label[CONFIG_LINE_MAX + 1];
+	size_t i;
+
+	if ((cf->naccounts > 0 &&
+	    (accts = calloc(cf->naccounts, sizeof(*accts))) == NULL) ||
+	    (cf->nusers > 0 &&
+	    (users = calloc(cf->nusers, sizeof(*users))) == NULL)) {
+		p->oom = 1;
+		goto done;
+	}
+	for (i = 0; i < cf->naccounts; i++)
+		accts[i] = (struct named){ cf->accounts[i].name,
+		    cf->accounts[i].line, i };
+	for (i = 0; i < cf->nusers; i++)
+		users[i] = (struct named){ cf->users[i].name,
+		    cf->users[i].line, i };
+	dup_sections(p, "account", accts, cf->naccounts);
+	dup_sections(p, "user", users, cf->nusers);
+
+	for (i = 0; i < p->nrefs; i++) {
+		if (p->refs[i].sect == S_ACCOUNT) {
+			a = &cf->accounts[p->refs[i].idx];
+			if ((a->provider = provider_find(cf,
+			    a->provider_name)) != NULL)
+				continue;
+			snprintf(label, sizeof(label), "account %s", a->name);
+			perr(p, p->refs[i].line, label, "provider",
+			    "no provider \"%s\" (neither a preset nor a "
+			    "[provider] section)", a->provider_name);
+			continue;
+		}
+		u = &cf->users[p->refs[i].idx];
+		found = cf->naccounts == 0 ? NULL : bsearch(u->account_name,
+		    accts, cf->naccounts, sizeof(*accts), named_find);
+		if (found != NULL) {
+			u->account = &cf->accounts[found->idx];
+			continue;
+		}
+		snprintf(label, sizeof(label), "user %s", u->name);
+		perr(p, p->refs[i].line, label, "account",
+		    "no [account %s] section", u->account_name);
+	}
+
+done:
+	free(accts);
+	free(users);
+}
+
+static int
+error_cmp(const void *a, const void *b)
+{
+	const struct cfg_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return (x->line > y->line) - (x->line < y->line);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* All errors, by line, one per line of text; NULL if out of memory. */
+static char *
+join_errors(struct parse *p)
+{
+	char *out, *o;
+	size_t i, total = 1;
+	int n;
+
+	if (p->oom) {
+		if (asprintf(&out, "%s:0: out of memory\n", p->path) == -1)
+			return NULL;
+		return out;
+	}
+	if (p->nerrs > 0)
+		qsort(p->errs, p->nerrs, sizeof(*p->errs), error_cmp);
+	for (i = 0; i < p->nerrs; i++)
+		total += strlen(p->errs[i].text) + 1;
+	if (p->dropped > 0)
+		total += CONFIG_ERROR_MAX;
+	if ((out = o = malloc(total)) == NULL)
+		return NULL;
+	for (i = 0; i < p->nerrs; i++) {
+		n = snprintf(o, total - (size_t)(o - out), "%s\n",
+		    p->errs[i].text);
+		o += n;
+	}
+	*o = '\0';
+	if (p->dropped > 0)
+		snprintf(o, total - (size_t)(o - out),
+		    "%.*s: %zu more errors not shown\n",
+		    CONFIG_ERROR_MAX / 2, p->path, p->dropped);
+	return out;
+}
+
+/* A config with the defaults and the built-in providers. */
+static struct config *
+config_new(struct parse *p, const char *path)
+{
+	struct config *cf;
+	struct cfg_provider *pr;
+	size_t i;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL)
+		return NULL;
+	p->cf = cf;
+	if ((cf->path = strdup(path)) == NULL)
+		goto fail;
+	p->sect = S_SERVER;
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].def != NULL)
+			set_key(p, &keys[i], keys[i].def);
+	p->sect = S_NONE;
+	if ((cf->providers = calloc(CONFIG_ARRAY_MIN,
+	    sizeof(*cf->providers))) == NULL)
+		goto fail;
+	p->providers_cap = CONFIG_ARRAY_MIN;
+	_Static_assert(sizeof(presets) / sizeof(presets[0]) <=
+	    CONFIG_ARRAY_MIN, "presets fit the first allocation");
+	for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+		pr = &cf->providers[cf->nproviders++];
+		if ((pr->name = strdup(presets[i].name)) == NULL ||
+		    (pr->token_url = strdup(presets[i].token_url)) == NULL ||
+		    (pr->smtp_host = strdup(presets[i].host)) == NULL ||
+		    (pr->smtp_port = strdup(presets[i].port)) == NULL)
+			goto fail;
+		pr->smtp_tls = presets[i].tls;
+	}
+	if (p->oom || p->nerrs > 0)
+		goto fail;
+	return cf;
+
+fail:
+	config_free(cf);
+	p->cf = NULL;
+	return NULL;
+}
+
+/*
+ * Read and validate path. Returns the config, or NULL with *errors set to a
+ * malloc'd text of one line per problem, "PATH:LINE: [section] key: what is
+ * wrong" (LINE 0 for whole-file problems such as a missing listen), with no
+ * secret value in it. The caller frees *errors.
+ */
+struct config *
+config_load(const char *path, char **errors)
+{
+	struct parse p;
+	struct config *cf = NULL;
+	size_t i;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	if (errors != NULL)
+		*errors = NULL;
+	if ((cf = config_new(&p, path)) == NULL) {
+		p.oom = 1;
+		goto done;
+	}
+	if ((p.f = fopen(path, "re")) == NULL) {
+		perr(&p, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		goto done;
+	}
+	r = ini_parse_stream(reader, &p, handler, &p);
+	section_end(&p);
+	if (p.read_errno != 0)
+		perr(&p, p.lineno + 1, NULL, NULL, "read error: %s",
+		    strerror(p.read_errno));
+	else if (r == -2)
+		p.oom = 1;
+	else if (r != 0 && p.nerrs == 0)
+		perr(&p, r, NULL, NULL, "syntax error");
+	fclose(p.f);
+	if (!p.oom && p.read_errno == 0) {
+		validate_server(&p);
+		validate_sections(&p);
+	}
+
+done:
+	if (p.oom || p.nerrs > 0 || p.dropped > 0) {
+		if (errors != NULL)
+			*errors = join_errors(&p);
+		config_free(cf);
+		cf = NULL;
+	}
+	for (i = 0; i < p.nerrs; i++)
+		free(p.errs[i].text);
+	free(p.errs);
+	free(p.refs);
+	return cf;
+}
+
+/* Free a config; NULL does nothing. Wipes client secrets. */
+void
+config_free(struct config *cf)
+{
+	size_t i;
+
+	if (cf == NULL)
+		return;
+	free(cf->path);
+	free(cf->hostname);
+	for (i = 0; i < cf->nlistens; i++)
+		free(cf->listens[i].text);
+	free(cf->listens);
+	free(cf->tls_cert);
+	free(cf->tls_key);
+	free(cf->state_dir);
+	for (i = 0; i < cf->nproviders; i++) {
+		free(cf->providers[i].name);
+		free(cf->providers[i].token_url);
+		free(cf->providers[i].smtp_host);
+		free(cf->providers[i].smtp_port);
+		free(cf->providers[i].ca_file);
+	}
+	free(cf->providers);
+	for (i = 0; i < cf->naccounts; i++) {
+		free(cf->accounts[i].name);
+		free(cf->accounts[i].provider_name);
+		free(cf->accounts[i].email);
+		free(cf->accounts[i].client_id);
+		wipe_free(cf->accounts[i].client_secret);
+	}
+	free(cf->accounts);
+	for (i = 0; i < cf->nusers; i++) {
+		free(cf->users[i].name);
+		wipe_free(cf->users[i].password_hash);
+		free(cf->users[i].account_name);
+	}
+	free(cf->users);
+	free(cf);
+}
+
+/* Lookups by name; NULL if absent. */
+struct cfg_user *
+config_user(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nusers; i++)
+		if (strcmp(cf->users[i].name, name) == 0)
+			return &cf->users[i];
+	return NULL;
+}
+
+/* Lookups by name; NULL if absent. */
+struct cfg_account *
+config_account(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->naccounts; i++)
+		if (strcmp(cf->accounts[i].name, name) == 0)
+			return &cf->accounts[i];
+	return NULL;
+}

@@ -27,7 +27,7 @@ MOCK_SRC = $(wildcard tests/mock-provider/*.c)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
-.PHONY: all check unit unit-asan unit-valgrind integration demo bench \
+.PHONY: all check unit unit-asan unit-valgrind integration demo bench fuzz \
         deps clean
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
@@ -51,7 +51,7 @@ deps:
 	@sh scripts/deps.sh
 
 unit: $(B)/check_unit
-	CK_TAP_LOG_FILE_NAME= $(B)/check_unit
+	$(B)/check_unit
 
 unit-asan: $(B)/asan/check_unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -74,3 +74,16 @@ demo: deps
 
 clean:
 	rm -rf $(B)
+
+# libFuzzer harnesses for the parsers that read network bytes (needs clang;
+# not part of make check). Run e.g. build/fuzz_datafilter -max_total_time=60
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+              -D_GNU_SOURCE -I.
+fuzz: $(B)/fuzz_datafilter $(B)/fuzz_smtp_cmd
+$(B)/fuzz_datafilter: tests/fuzz/fuzz_datafilter.c proxy/datafilter.c
+	@mkdir -p $(B)
+	clang $(FUZZ_CFLAGS) -o $@ $^
+$(B)/fuzz_smtp_cmd: tests/fuzz/fuzz_smtp_cmd.c proxy/smtp_cmd.c proxy/sasl.c \
+                    io/b64.c upstream/reply.c upstream/xoauth2.c
+	@mkdir -p $(B)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcrypto

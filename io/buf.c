@@ -35,12 +35,17 @@ buf_free(struct buf *b)
 size_t
 buf_room(struct buf *b)
 {
-	if (b->off > 0 && b->off + b->len == b->cap) {
-		memmove(b->data, b->data + b->off, b->len);
+	/*
+	 * Always compact: moving only when the tail is full made the room
+	 * smaller than promised, and a writer that needs a minimum (the DATA
+	 * filter's DATAFILTER_EXPANSION) would stall until the buffer drained.
+	 */
+	if (b->off > 0) {
+		if (b->len > 0)
+			memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
-	} else if (b->len == 0)
-		b->off = 0;
-	return b->cap - b->off - b->len;
+	}
+	return b->cap - b->len;
 }
 
 /* Where to write the next byte; valid for buf_room() bytes. */
@@ -125,7 +130,11 @@ buf_printf(struct buf *b, const char *fmt, ...)
 size_t
 buf_line(const struct buf *b)
 {
-	const char *lf = memchr(buf_head(b), '\n', b->len);
+	const char *lf;
 
+	/* A zeroed buf has no data pointer to search. */
+	if (b->len == 0)
+		return 0;
+	lf = memchr(buf_head(b), '\n', b->len);
 	return lf == NULL ? 0 : (size_t)(lf - buf_head(b)) + 1;
 }

@@ -31,28 +31,26 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Free space at the tail, after moving unread data to the front. */
+/* Free space: cap minus unread data. Cheap; moves nothing. */
 size_t
-buf_room(struct buf *b)
+buf_room(const struct buf *b)
 {
-	/*
-	 * Always compact: moving only when the tail is full made the room
-	 * smaller than promised, and a writer that needs a minimum (the DATA
-	 * filter's DATAFILTER_EXPANSION) would stall until the buffer drained.
-	 */
+	return b->cap - b->len;
+}
+
+/*
+ * Where to write the next byte; valid for buf_room() bytes. Unread data is
+ * moved to the front here, only when a writer is about to use the room.
+ */
+char *
+buf_tail(struct buf *b)
+{
 	if (b->off > 0) {
 		if (b->len > 0)
 			memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
 	}
-	return b->cap - b->len;
-}
-
-/* Where to write the next byte; valid for buf_room() bytes. */
-char *
-buf_tail(struct buf *b)
-{
-	return b->data + b->off + b->len;
+	return b->data + b->len;
 }
 
 /* Mark n bytes written at buf_tail() as data. */

@@ -24,9 +24,12 @@ void	 buf_free(struct buf *);
 /* Unread data starts here; buf_len() bytes long. */
 static inline char *buf_head(const struct buf *b) { return b->data + b->off; }
 static inline size_t buf_len(const struct buf *b) { return b->len; }
-/* Free space at the tail, after moving unread data to the front. */
-size_t	 buf_room(struct buf *);
-/* Where to write the next byte; valid for buf_room() bytes. */
+/* Free space: cap minus unread data. Cheap; moves nothing. */
+size_t	 buf_room(const struct buf *);
+/*
+ * Where to write the next byte; valid for buf_room() bytes. Unread data is
+ * moved to the front here, only when a writer is about to use the room.
+ */
 char	*buf_tail(struct buf *);
 /* Mark n bytes written at buf_tail() as data. */
 void	 buf_produce(struct buf *, size_t n);

@@ -18,6 +18,7 @@
 
 #include "oauth/oauth.h"
 #include "oauth/store.h"
+#include "oauth/wipe.h"
 
 /* Longest path of a token file or its temporary. */
 #define STORE_PATH_MAX		4096
@@ -34,8 +35,6 @@
 
 static void	 st_err(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	*st_malloc(size_t);
-static void	 st_free(void *);
 
 static void
 st_err(char *err, size_t errsize, const char *fmt, ...)
@@ -47,32 +46,6 @@ st_err(char *err, size_t errsize, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errsize, fmt, ap);
 	va_end(ap);
-}
-
-/* jansson's copies of the tokens are wiped when freed (as in tokenjson.c). */
-static void *
-st_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void
-st_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void
-st_wipe(char **s)
-{
-	if (*s != NULL) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
-		*s = NULL;
-	}
 }
 
 static int
@@ -215,7 +188,7 @@ store_read(const char *dir, const char *account, struct stored_token *t,
 	int fd = -1;
 
 	memset(t, 0, sizeof(*t));
-	json_set_alloc_funcs(st_malloc, st_free);
+	wipe_json_init();
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
 		st_err(err, errsize, "bad account name or state directory");
 		return -1;
@@ -351,7 +324,7 @@ store_write(const char *dir, const char *account,
 	ssize_t len;
 	int fd = -1, dfd = -1, n, saved;
 
-	json_set_alloc_funcs(st_malloc, st_free);
+	wipe_json_init();
 	tmp[0] = '\0';
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
 		st_err(err, errsize, "bad account name or state directory");
@@ -436,8 +409,8 @@ fail:
 void
 store_token_clear(struct stored_token *t)
 {
-	st_wipe(&t->refresh_token);
-	st_wipe(&t->access_token);
-	st_wipe(&t->scope);
+	wipe_str(&t->refresh_token);
+	wipe_str(&t->access_token);
+	wipe_str(&t->scope);
 	t->expires_at = 0;
 }

@@ -14,6 +14,7 @@
 
 #include "oauth/oauth.h"
 #include "oauth/tokenjson.h"
+#include "oauth/wipe.h"
 
 /* Longest token: the same limit the token cache uses. */
 #define TOKENJSON_TOKEN_MAX	OAUTH_TOKEN_MAX
@@ -28,8 +29,6 @@
 
 static void	 tj_err(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	*tj_malloc(size_t);
-static void	 tj_free(void *);
 
 static void
 tj_err(char *err, size_t errsize, const char *fmt, ...)
@@ -41,27 +40,6 @@ tj_err(char *err, size_t errsize, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errsize, fmt, ap);
 	va_end(ap);
-}
-
-/*
- * jansson keeps its own copies of every string it parses. These allocators
- * wipe each block before freeing it, so the tokens in a reply do not linger
- * in freed heap memory. Setting them is process-wide and harmless to other
- * users of jansson: blocks still come from malloc.
- */
-static void *
-tj_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void
-tj_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
 }
 
 /*
@@ -225,7 +203,7 @@ token_response_parse(const char *body, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	tj_err(err, errsize, "%s", "");
-	json_set_alloc_funcs(tj_malloc, tj_free);
+	wipe_json_init();
 	if (body == NULL) {
 		tj_err(err, errsize, "empty reply");
 		goto fail;
@@ -258,25 +236,15 @@ fail:
 	return -1;
 }
 
-static void
-tj_wipe(char **s)
-{
-	if (*s != NULL) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
-		*s = NULL;
-	}
-}
-
 /* Wipe and free all strings; safe on a zeroed struct. */
 void
 token_response_clear(struct token_response *r)
 {
-	tj_wipe(&r->access_token);
-	tj_wipe(&r->refresh_token);
-	tj_wipe(&r->scope);
-	tj_wipe(&r->token_type);
-	tj_wipe(&r->error);
-	tj_wipe(&r->error_description);
+	wipe_str(&r->access_token);
+	wipe_str(&r->refresh_token);
+	wipe_str(&r->scope);
+	wipe_str(&r->token_type);
+	wipe_str(&r->error);
+	wipe_str(&r->error_description);
 	r->expires_in = 0;
 }

@@ -8,22 +8,51 @@
 #ifndef OAUTH_OAUTH_H
 #define OAUTH_OAUTH_H
 
+#include <time.h>
+
 #include <ev.h>
+
+/* How an account gets its access tokens. */
+enum oauth_grant {
+	OAUTH_GRANT_REFRESH_TOKEN = 0,	/* stored refresh token (default) */
+	OAUTH_GRANT_CLIENT_CREDENTIALS,	/* Microsoft app-only: client secret
+					   or certificate assertion */
+	OAUTH_GRANT_SERVICE_ACCOUNT,	/* Google: RS256 JWT bearer */
+};
 
 /* What an account needs to get tokens; strings are copied. */
 struct oauth_account_cfg {
 	const char	*name;		/* account name: token file name */
-	const char	*token_url;	/* https://... */
+	const char	*token_url;	/* https://..., tenant filled in */
 	const char	*client_id;
 	const char	*client_secret;	/* NULL for a public client */
 	const char	*ca_file;	/* NULL: system trust store */
+	enum oauth_grant grant;
+	const char	*scope;		/* NULL: none sent on refresh */
+	const char	*email;		/* sub of a service account JWT */
+	const char	*client_cert_file;	/* client_credentials with a
+						   certificate (PEM) ... */
+	const char	*client_key_file;	/* ... and its key (PEM) */
+	const char	*service_account_file;	/* Google JSON key file */
+};
+
+/* Daemon-wide settings of the token manager; strings are copied. */
+struct oauth_opts {
+	const char		*state_dir;
+	const unsigned char	*seal_key;	/* NULL, or STORE_KEY_LEN bytes:
+						   token files are sealed */
+	long			 refresh_margin;	/* s before expiry; a token
+							   with less is never
+							   handed out */
+	long			 wait_timeout;	/* s a waiter waits at most */
 };
 
 /* Limits. */
 #define OAUTH_TOKEN_MAX		4096	/* bytes of an access/refresh token */
 #define OAUTH_RESPONSE_MAX	65536	/* bytes of a token endpoint reply */
 #define OAUTH_HTTP_TIMEOUT	30	/* seconds for one token request */
-#define OAUTH_EXPIRY_MARGIN	300	/* refresh this long before expiry */
+#define OAUTH_EXPIRY_MARGIN	300	/* default refresh_margin */
+#define OAUTH_WAIT_TIMEOUT	30	/* default wait_timeout */
 #define OAUTH_WAITERS_MAX	100000	/* waiters on one account */
 
 struct oauth;
@@ -38,8 +67,8 @@ struct oauth_wait;
  */
 typedef void oauth_cb(void *arg, const char *token, const char *reason);
 
-/* Create the token manager on loop; token files live in state_dir. */
-struct oauth	*oauth_new(struct ev_loop *loop, const char *state_dir);
+/* Create the token manager on loop with opts. NULL on failure. */
+struct oauth	*oauth_new(struct ev_loop *loop, const struct oauth_opts *);
 /*
  * Cancel all requests (failing nobody: waiters must be gone) and free.
  * Not from inside an oauth_cb.
@@ -71,5 +100,19 @@ void		 oauth_wait_cancel(struct oauth_wait *);
  */
 void		 oauth_token_invalidate(struct oauth_account *,
 		    const char *token);
+
+/*
+ * Refresh now whatever the cache holds (for `authrelay token`): like
+ * oauth_token_get returning 0, but never answered from the cache.
+ * Returns 0, or -1 if it could not start.
+ */
+int		 oauth_token_refresh(struct oauth_account *, oauth_cb *cb,
+		    void *arg, struct oauth_wait **wait);
+/*
+ * What the cache holds, for display: expiry (0 if no token) and scope
+ * (NULL if unknown). Never the token.
+ */
+void		 oauth_token_info(const struct oauth_account *,
+		    time_t *expires_at, const char **scope);
 
 #endif

@@ -178,8 +178,8 @@ fail:
  * is missing, unreadable, too large, not valid JSON or lacks refresh_token.
  */
 int
-store_read(const char *dir, const char *account, struct stored_token *t,
-    char *err, size_t errsize)
+store_read(const char *dir, const unsigned char *key, const char *account,
+    struct stored_token *t, char *err, size_t errsize)
 {
 	char path[STORE_PATH_MAX];
 	char *buf = NULL;
@@ -187,6 +187,7 @@ store_read(const char *dir, const char *account, struct stored_token *t,
 	ssize_t len;
 	int fd = -1;
 
+	(void)key;	/* sealing: next step of the OAuth lifecycle work */
 	memset(t, 0, sizeof(*t));
 	wipe_json_init();
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
@@ -316,7 +317,7 @@ st_write_all(int fd, const char *buf, size_t len)
  * failed, -1 says the new file may not survive a crash; it is in place.
  */
 int
-store_write(const char *dir, const char *account,
+store_write(const char *dir, const unsigned char *key, const char *account,
     const struct stored_token *t, char *err, size_t errsize)
 {
 	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
@@ -324,6 +325,7 @@ store_write(const char *dir, const char *account,
 	ssize_t len;
 	int fd = -1, dfd = -1, n, saved;
 
+	(void)key;	/* sealing: next step of the OAuth lifecycle work */
 	wipe_json_init();
 	tmp[0] = '\0';
 	if (store_path(dir, account, path, sizeof(path)) == -1) {

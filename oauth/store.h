@@ -23,6 +23,8 @@ struct stored_token {
 
 /* Largest token file read. */
 #define STORE_FILE_MAX	65536
+/* Bytes of a token sealing key (AES-256-GCM). */
+#define STORE_KEY_LEN	32
 
 /*
  * Path of the account's token file into buf. Returns 0, or -1 if it does
@@ -35,14 +37,34 @@ int	store_path(const char *dir, const char *account, char *buf,
  * store_token_clear); -1 with a reason in err (no secret in it) when the file
  * is missing, unreadable, too large, not valid JSON or lacks refresh_token.
  */
-int	store_read(const char *dir, const char *account,
-	    struct stored_token *t, char *err, size_t errsize);
+int	store_read(const char *dir, const unsigned char *key,
+	    const char *account, struct stored_token *t, char *err,
+	    size_t errsize);
 /*
  * Atomically replace the account's token file with t. Returns 0, or -1 with
  * a reason in err (the old file is then untouched).
  */
-int	store_write(const char *dir, const char *account,
-	    const struct stored_token *t, char *err, size_t errsize);
+int	store_write(const char *dir, const unsigned char *key,
+	    const char *account, const struct stored_token *t, char *err,
+	    size_t errsize);
+/*
+ * key (store_read, store_write): NULL, or STORE_KEY_LEN bytes; with a key,
+ * files are written sealed with AES-256-GCM, and both sealed and plain files
+ * are read. Without one, a sealed file is an error that says so.
+ */
+
+/*
+ * The state directory must be a directory owned by us that no one else can
+ * read or write (no group/other bits). Returns 0, or -1 with a reason that
+ * says how to fix it (e.g. "chmod 700 DIR").
+ */
+int	store_check_dir(const char *dir, char *err, size_t errsize);
+/*
+ * Read a sealing key file: exactly STORE_KEY_LEN bytes, a regular file
+ * owned by us with mode 0600 or stricter. Returns 0, or -1 with a reason.
+ */
+int	store_load_key(const char *path, unsigned char key[STORE_KEY_LEN],
+	    char *err, size_t errsize);
 /* Wipe and free the strings of t. */
 void	store_token_clear(struct stored_token *t);
 

@@ -295,7 +295,7 @@ token_save(struct oauth_account *acct, const struct token_response *tr,
 	char err[TOKEN_ERR_MAX];
 	int have_cur;
 
-	have_cur = store_read(o->state_dir, acct->name, &cur, err,
+	have_cur = store_read(o->state_dir, NULL, acct->name, &cur, err,
 	    sizeof(err)) == 0;
 	if (have_cur && acct->sent_refresh != NULL &&
 	    strcmp(cur.refresh_token, acct->sent_refresh) != 0) {
@@ -314,7 +314,7 @@ token_save(struct oauth_account *acct, const struct token_response *tr,
 	st.access_token = tr->access_token;
 	st.expires_at = expires_at;
 	st.scope = tr->scope != NULL ? tr->scope : have_cur ? cur.scope : NULL;
-	if (store_write(o->state_dir, acct->name, &st, err,
+	if (store_write(o->state_dir, NULL, acct->name, &st, err,
 	    sizeof(err)) == -1) {
 		if (tr->refresh_token != NULL)
 			log_err(0, "oauth account=%s new refresh token NOT "
@@ -427,7 +427,7 @@ token_refresh_start(struct oauth_account *acct)
 	char err[TOKEN_ERR_MAX];
 	char *body;
 
-	if (store_read(o->state_dir, acct->name, &st, err,
+	if (store_read(o->state_dir, NULL, acct->name, &st, err,
 	    sizeof(err)) == -1) {
 		token_fail_later(acct, TOKEN_FAIL_PERMANENT,
 		    "%s (run: authrelay -c FILE set-token %s)", err,
@@ -465,7 +465,7 @@ token_load(struct oauth_account *acct)
 	time_t now = time(NULL);
 
 	acct->loaded = 1;
-	if (store_read(acct->oauth->state_dir, acct->name, &st, err,
+	if (store_read(acct->oauth->state_dir, NULL, acct->name, &st, err,
 	    sizeof(err)) == -1)
 		return;
 	if (st.access_token != NULL && acct->access_token == NULL &&
@@ -480,10 +480,12 @@ token_load(struct oauth_account *acct)
 	store_token_clear(&st);
 }
 
-/* Create the token manager on loop; token files live in state_dir. */
+/* Create the token manager on loop with opts. NULL on failure. */
 struct oauth *
-oauth_new(struct ev_loop *loop, const char *state_dir)
+oauth_new(struct ev_loop *loop, const struct oauth_opts *opts)
 {
+	const char *state_dir = opts->state_dir;
+
 	struct oauth *o;
 
 	if (state_dir == NULL || (o = calloc(1, sizeof(*o))) == NULL)

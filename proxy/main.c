@@ -112,7 +112,7 @@ cmd_set_token(const struct config *cfg, const char *account)
 	if (read_secret("Refresh token: ", tok, sizeof(tok)) == -1)
 		return 1;
 	t.refresh_token = tok;
-	r = store_write(cfg->state_dir, account, &t, err, sizeof(err));
+	r = store_write(cfg->state_dir, NULL, account, &t, err, sizeof(err));
 	explicit_bzero(tok, sizeof(tok));
 	if (r == -1) {
 		fprintf(stderr, "authrelay: cannot store token for %s: %s\n",
@@ -137,7 +137,7 @@ cmd_check(const struct config *cfg)
 		const struct cfg_account *a = &cfg->accounts[i];
 
 		memset(&t, 0, sizeof(t));
-		if (store_read(cfg->state_dir, a->name, &t, err,
+		if (store_read(cfg->state_dir, NULL, a->name, &t, err,
 		    sizeof(err)) == -1) {
 			fprintf(stderr, "%s:%d: [account %s]: no usable "
 			    "token: %s (run: authrelay -c %s set-token %s)\n",

@@ -239,7 +239,13 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 	}
 	if (server_tls(srv) == -1)
 		return -1;
-	if ((srv->oauth = oauth_new(loop, cfg->state_dir)) == NULL ||
+	struct oauth_opts oo = {
+		.state_dir = cfg->state_dir,
+		.refresh_margin = OAUTH_EXPIRY_MARGIN,
+		.wait_timeout = OAUTH_WAIT_TIMEOUT,
+	};
+
+	if ((srv->oauth = oauth_new(loop, &oo)) == NULL ||
 	    server_accounts(srv) == -1) {
 		fprintf(stderr, "authrelay: cannot set up token handling\n");
 		return -1;

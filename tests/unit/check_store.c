@@ -113,9 +113,9 @@ START_TEST(test_roundtrip)
 	    1700000000, "https://mail.google.com/" }, r;
 	char err[ERRSZ];
 
-	ck_assert_int_eq(store_write(st_dir, "gmail", &w, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "gmail", &w, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(store_read(st_dir, "gmail", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "gmail", &r, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(r.refresh_token, w.refresh_token);
 	ck_assert_str_eq(r.access_token, w.access_token);
@@ -133,9 +133,9 @@ START_TEST(test_refresh_only)
 	struct stored_token w = { "only-refresh", NULL, 0, NULL }, r;
 	char err[ERRSZ];
 
-	ck_assert_int_eq(store_write(st_dir, "m365", &w, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "m365", &w, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(store_read(st_dir, "m365", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "m365", &r, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(r.refresh_token, "only-refresh");
 	ck_assert_ptr_null(r.access_token);
@@ -151,11 +151,11 @@ START_TEST(test_overwrite)
 	struct stored_token b = { "new-refresh", NULL, 0, "s" }, r;
 	char err[ERRSZ], name[256];
 
-	ck_assert_int_eq(store_write(st_dir, "acct", &a, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "acct", &a, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(store_write(st_dir, "acct", &b, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "acct", &b, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(store_read(st_dir, "acct", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "acct", &r, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(r.refresh_token, "new-refresh");
 	ck_assert_ptr_null(r.access_token);
@@ -176,7 +176,7 @@ START_TEST(test_mode)
 
 	/* Even with a permissive umask the file is 0600. */
 	old = umask(0);
-	ck_assert_int_eq(store_write(st_dir, "a", &w, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_write(st_dir, NULL, "a", &w, err, sizeof(err)), 0);
 	umask(old);
 	ck_assert_int_eq(store_path(st_dir, "a", path, sizeof(path)), 0);
 	ck_assert_int_eq(stat(path, &sb), 0);
@@ -190,7 +190,7 @@ START_TEST(test_missing)
 	struct stored_token r;
 	char err[ERRSZ];
 
-	ck_assert_int_eq(store_read(st_dir, "nobody", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "nobody", &r, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "no refresh token stored"));
 	ck_assert_ptr_nonnull(strstr(err, "nobody"));
@@ -224,7 +224,7 @@ START_TEST(test_bad_file)
 	char err[ERRSZ];
 
 	st_put_file("bad.json", st_bad[_i].text);
-	ck_assert_int_eq(store_read(st_dir, "bad", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_read(st_dir, NULL, "bad", &r, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, st_bad[_i].err_part) != NULL,
 	    "vector %d: err \"%s\" lacks \"%s\"", _i, err,
 	    st_bad[_i].err_part);
@@ -246,9 +246,9 @@ START_TEST(test_names)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(store_path(st_dir, bad[i], path,
 		    sizeof(path)), -1);
-		ck_assert_int_eq(store_write(st_dir, bad[i], &w, err,
+		ck_assert_int_eq(store_write(st_dir, NULL, bad[i], &w, err,
 		    sizeof(err)), -1);
-		ck_assert_int_eq(store_read(st_dir, bad[i], &r, err,
+		ck_assert_int_eq(store_read(st_dir, NULL, bad[i], &r, err,
 		    sizeof(err)), -1);
 	}
 	ck_assert_int_eq(st_count_entries(NULL, 0), 0);
@@ -266,27 +266,27 @@ START_TEST(test_not_regular)
 	char err[ERRSZ], path[PATHSZ], target[PATHSZ];
 
 	/* A symbolic link is not followed, even to a good file. */
-	ck_assert_int_eq(store_write(st_dir, "real", &w, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "real", &w, err, sizeof(err)),
 	    0);
 	ck_assert_int_eq(store_path(st_dir, "real", target, sizeof(target)),
 	    0);
 	ck_assert_int_eq(store_path(st_dir, "link", path, sizeof(path)), 0);
 	ck_assert_int_eq(symlink(target, path), 0);
-	ck_assert_int_eq(store_read(st_dir, "link", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "link", &r, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_null(r.refresh_token);
 
 	/* A FIFO is refused without blocking. */
 	ck_assert_int_eq(store_path(st_dir, "fifo", path, sizeof(path)), 0);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	ck_assert_int_eq(store_read(st_dir, "fifo", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "fifo", &r, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
 
 	/* So is a directory. */
 	ck_assert_int_eq(store_path(st_dir, "dir", path, sizeof(path)), 0);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
-	ck_assert_int_eq(store_read(st_dir, "dir", &r, err, sizeof(err)),
+	ck_assert_int_eq(store_read(st_dir, NULL, "dir", &r, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
 }
@@ -306,14 +306,14 @@ START_TEST(test_too_large)
 	memset(big + n, 'x', STORE_FILE_MAX);
 	strcpy(big + n + STORE_FILE_MAX, "\"}");
 	st_put_file("big.json", big);
-	ck_assert_int_eq(store_read(st_dir, "big", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_read(st_dir, NULL, "big", &r, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "larger than"));
 
 	/* A token too long for the file is refused before any file is made. */
 	memset(big, 'R', STORE_FILE_MAX);
 	big[STORE_FILE_MAX] = '\0';
 	w.refresh_token = big;
-	ck_assert_int_eq(store_write(st_dir, "huge", &w, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "huge", &w, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_null(strstr(err, "RRRR"));
 	ck_assert_int_eq(st_count_entries(NULL, 0), 1);
@@ -341,11 +341,11 @@ START_TEST(test_failed_write_nodir)
 	char err[ERRSZ], dir[PATHSZ];
 
 	snprintf(dir, sizeof(dir), "%s/missing", st_dir);
-	ck_assert_int_eq(store_write(dir, "a", &w, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_write(dir, NULL, "a", &w, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
 	ck_assert_ptr_null(strstr(err, "SECRET"));
 	ck_assert_int_eq(st_count_entries(NULL, 0), 0);
-	ck_assert_int_eq(store_write(NULL, "a", &w, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_write(NULL, NULL, "a", &w, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -363,7 +363,7 @@ START_TEST(test_failed_write_keeps_old)
 	char *old_text;
 	void (*oldsig)(int);
 
-	ck_assert_int_eq(store_write(st_dir, "keep", &a, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "keep", &a, err, sizeof(err)),
 	    0);
 	old_text = st_get_file("keep.json");
 
@@ -372,7 +372,7 @@ START_TEST(test_failed_write_keeps_old)
 	small.rlim_cur = 8;
 	oldsig = signal(SIGXFSZ, SIG_IGN);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
-	ck_assert_int_eq(store_write(st_dir, "keep", &b, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "keep", &b, err, sizeof(err)),
 	    -1);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, oldsig);
@@ -380,7 +380,7 @@ START_TEST(test_failed_write_keeps_old)
 	ck_assert_ptr_null(strstr(err, "SECRET"));
 
 	st_check_old_kept(old_text);
-	ck_assert_int_eq(store_read(st_dir, "keep", &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_read(st_dir, NULL, "keep", &r, err, sizeof(err)), 0);
 	ck_assert_str_eq(r.refresh_token, "old-refresh");
 	store_token_clear(&r);
 	free(old_text);
@@ -395,13 +395,13 @@ START_TEST(test_failed_write_readonly)
 	char err[ERRSZ];
 	char *old_text;
 
-	ck_assert_int_eq(store_write(st_dir, "keep", &a, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "keep", &a, err, sizeof(err)),
 	    0);
 	if (geteuid() == 0)
 		return;
 	old_text = st_get_file("keep.json");
 	ck_assert_int_eq(chmod(st_dir, 0500), 0);
-	ck_assert_int_eq(store_write(st_dir, "keep", &b, err, sizeof(err)),
+	ck_assert_int_eq(store_write(st_dir, NULL, "keep", &b, err, sizeof(err)),
 	    -1);
 	ck_assert_int_eq(chmod(st_dir, 0700), 0);
 	st_check_old_kept(old_text);
@@ -417,7 +417,7 @@ START_TEST(test_failed_rename)
 
 	ck_assert_int_eq(store_path(st_dir, "d", path, sizeof(path)), 0);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
-	ck_assert_int_eq(store_write(st_dir, "d", &b, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_write(st_dir, NULL, "d", &b, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "cannot rename"));
 	ck_assert_int_eq(st_count_entries(name, sizeof(name)), 1);
 	ck_assert_str_eq(name, "d.json");
@@ -428,9 +428,9 @@ START_TEST(test_null_err)
 {
 	struct stored_token r;
 
-	ck_assert_int_eq(store_read(st_dir, "none", &r, NULL, 0), -1);
+	ck_assert_int_eq(store_read(st_dir, NULL, "none", &r, NULL, 0), -1);
 	st_put_file("bad.json", "{");
-	ck_assert_int_eq(store_read(st_dir, "bad", &r, NULL, 0), -1);
+	ck_assert_int_eq(store_read(st_dir, NULL, "bad", &r, NULL, 0), -1);
 	store_token_clear(&r);
 }
 END_TEST

@@ -54,6 +54,8 @@ struct upstream {
 	struct reply			 rp;
 	struct buf			 reply;
 	int				 ehlo_starttls, ehlo_xoauth2;
+	int				 auth_retried;	/* one retry with a
+							   fresh token */
 	unsigned long long		 size_limit;
 	upstream_cb			*cb;
 	void				*arg;
@@ -365,9 +367,18 @@ us_reply(struct upstream *u)
 		}
 		/* FALLTHROUGH */
 	case US_AUTH_CHALLENGE:
+		/* Revoked or expired early: drop it from the cache so the
+		   next get refreshes, and try once more with a fresh one. */
 		if (u->token != NULL)
 			oauth_token_invalidate(u->t->oauth, u->token);
 		us_wipe_token(u);
+		if (!u->auth_retried) {
+			u->auth_retried = 1;
+			log_info(u->sid, "upstream rejected the access token, "
+			    "refreshing and retrying once: %.*s",
+			    us_first_line(u), buf_head(&u->reply));
+			return us_get_token(u);
+		}
 		return us_fail(u, "provider rejected the access token: %.*s",
 		    us_first_line(u),
 		    buf_head(&u->reply));

@@ -59,6 +59,8 @@ struct upstream {
 	unsigned long long		 size_limit;
 	upstream_cb			*cb;
 	void				*arg;
+	upstream_trace_fn		*trace;
+	void				*trace_arg;
 	char				 reason[256];
 };
 
@@ -126,11 +128,33 @@ us_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	us_fail(u, "provider timed out in state %s", us_names[u->state]);
 }
 
-static int
-us_send(struct upstream *u, const char *line)
+static void
+us_trace(struct upstream *u, enum upstream_trace dir, const char *line,
+    size_t len)
 {
-	if (buf_printf(&u->conn.out, "%s\r\n", line) == -1)
+	if (u->trace != NULL)
+		u->trace(u->trace_arg, dir, line, len);
+}
+
+static int
+us_sendf(struct upstream *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Queue one command line (CRLF added) and show it to the tracer. */
+static int
+us_sendf(struct upstream *u, const char *fmt, ...)
+{
+	char line[UPSTREAM_CMD_MAX + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    buf_printf(&u->conn.out, "%s\r\n", line) == -1)
 		return -1;
+	us_trace(u, UPSTREAM_TRACE_SENT, line, (size_t)n);
 	return 0;
 }
 
@@ -270,6 +294,7 @@ us_auth(struct upstream *u, const char *token)
 	explicit_bzero(b64, sizeof(b64));
 	if (r == -1)
 		return us_fail(u, "access token too long for XOAUTH2");
+	us_trace(u, UPSTREAM_TRACE_SENT, "AUTH XOAUTH2 <token withheld>", 29);
 	us_enter(u, US_AUTH);
 	conn_update(&u->conn);
 	return 0;
@@ -310,7 +335,7 @@ us_ehlo(struct upstream *u)
 {
 	u->ehlo_starttls = u->ehlo_xoauth2 = 0;
 	u->size_limit = 0;
-	if (buf_printf(&u->conn.out, "EHLO %s\r\n", u->t->helo) == -1)
+	if (us_sendf(u, "EHLO %s", u->t->helo) == -1)
 		return us_fail(u, "EHLO name too long");
 	us_enter(u, US_EHLO);
 	return 0;
@@ -336,7 +361,7 @@ us_reply(struct upstream *u)
 		if (!conn_is_tls(&u->conn)) {
 			if (!u->ehlo_starttls)
 				return us_fail(u, "provider does not offer STARTTLS");
-			us_send(u, "STARTTLS");
+			us_sendf(u, "STARTTLS");
 			us_enter(u, US_STARTTLS);
 			return 0;
 		}
@@ -361,7 +386,7 @@ us_reply(struct upstream *u)
 		}
 		if (code == 334) {
 			/* Google's JSON challenge: answer empty, get 535. */
-			us_send(u, "");
+			us_sendf(u, "%s", "");
 			us_enter(u, US_AUTH_CHALLENGE);
 			return 0;
 		}
@@ -417,6 +442,7 @@ us_read_lines(struct upstream *u)
 			us_fail(u, "malformed or oversized reply from provider");
 			return 1;
 		}
+		us_trace(u, UPSTREAM_TRACE_RECEIVED, line, len);
 		if (u->state == US_EHLO)
 			us_ehlo_line(u, line, len);
 		buf_append(&u->reply, line, len);
@@ -467,6 +493,13 @@ us_conn_cb(void *arg, struct conn *c, int ev)
 			us_enter(u, US_GREETING);
 	}
 	if (ev & CONN_EV_TLS_DONE) {
+		char info[128];
+		int n = snprintf(info, sizeof(info), "TLS %s %s, certificate "
+		    "verified for %s", SSL_get_version(u->conn.ssl),
+		    SSL_get_cipher_name(u->conn.ssl), u->t->host);
+
+		us_trace(u, UPSTREAM_TRACE_INFO, info, n > 0 &&
+		    (size_t)n < sizeof(info) ? (size_t)n : 0);
 		if (u->state == US_TLS)
 			us_enter(u, US_GREETING);
 		else if (u->state == US_STARTTLS_HS) {
@@ -579,6 +612,7 @@ upstream_command(struct upstream *u, const char *line, size_t len)
 		return -1;
 	buf_append(&u->conn.out, line, len);
 	buf_append(&u->conn.out, "\r\n", 2);
+	us_trace(u, UPSTREAM_TRACE_SENT, line, len);
 	us_enter(u, US_REPLY_WAIT);
 	return 0;
 }
@@ -626,6 +660,17 @@ upstream_update(struct upstream *u)
 {
 	if (u->conn_open && u->state != US_DEAD)
 		conn_update(&u->conn);
+}
+
+/*
+ * Show every line sent and received to fn (for `authrelay test`); the
+ * XOAUTH2 line is shown with the token withheld.
+ */
+void
+upstream_set_trace(struct upstream *u, upstream_trace_fn *fn, void *arg)
+{
+	u->trace = fn;
+	u->trace_arg = arg;
 }
 
 /* The provider's SIZE limit from EHLO, 0 if it gave none. */

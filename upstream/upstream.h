@@ -85,6 +85,19 @@ struct buf	*upstream_data_buf(struct upstream *);
 void		 upstream_data_end(struct upstream *);
 /* Recompute the watchers; call after writing to the data buffer. */
 void		 upstream_update(struct upstream *);
+enum upstream_trace {
+	UPSTREAM_TRACE_SENT,
+	UPSTREAM_TRACE_RECEIVED,
+	UPSTREAM_TRACE_INFO,	/* e.g. TLS established */
+};
+typedef void upstream_trace_fn(void *arg, enum upstream_trace,
+    const char *line, size_t len);
+/*
+ * Show every line sent and received to fn (for `authrelay test`); the
+ * XOAUTH2 line is shown with the token withheld.
+ */
+void		 upstream_set_trace(struct upstream *, upstream_trace_fn *,
+		    void *arg);
 /* The provider's SIZE limit from EHLO, 0 if it gave none. */
 unsigned long long upstream_size_limit(const struct upstream *);
 

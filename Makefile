@@ -27,7 +27,8 @@ MOCK_SRC = $(wildcard tests/mock-provider/*.c)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
-.PHONY: all check unit unit-asan unit-valgrind integration demo bench fuzz \
+.PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
+        demo bench fuzz \
         deps clean
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
@@ -64,9 +65,14 @@ unit-valgrind: $(B)/check_unit
 integration: all
 	sh tests/integration/run.sh $(B)
 
+# The same tests with the daemon built with ASan+UBSan: a report in its log
+# fails the case.
+integration-asan: all $(B)/asan/authrelay
+	AUTHRELAY=$(B)/asan/authrelay sh tests/integration/run.sh $(B)
+
 check: deps
 	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
-	$(MAKE) unit unit-asan unit-valgrind integration
+	$(MAKE) unit unit-asan unit-valgrind integration-asan
 
 demo: deps
 	$(MAKE) all

@@ -35,6 +35,7 @@ enum s_state {
 	S_AUTH_CHECK,		/* password check on a worker */
 	S_AUTH_UPSTREAM,	/* provider connect + XOAUTH2 */
 	S_AUTH_FAILWAIT,	/* delaying the 535 */
+	S_RECONNECT,		/* MAIL waits for a new provider connection */
 	S_RELAY,		/* a command is with the provider */
 	S_DATA_WAIT,		/* DATA is with the provider */
 	S_DATA,			/* streaming the message */
@@ -44,7 +45,8 @@ enum s_state {
 
 static const char *s_names[] = {
 	"tls", "cmd", "auth-plain", "auth-login-user", "auth-login-pass",
-	"auth-check", "auth-upstream", "auth-failwait", "relay", "data-wait",
+	"auth-check", "auth-upstream", "auth-failwait", "reconnect", "relay",
+	"data-wait",
 	"data", "data-end", "closing",
 };
 
@@ -73,6 +75,8 @@ struct session {
 	/* relay */
 	struct upstream		*up;
 	int			 up_lost;	/* the provider went away */
+	char			 pending[SMTP_LINE_MAX];	/* MAIL args
+							   waiting for it */
 	int			 swallow;	/* do not forward this reply */
 	int			 txn;		/* MAIL accepted */
 	enum smtp_verb		 relayed;	/* verb with the provider */
@@ -542,6 +546,37 @@ cmd_notimpl(struct session *s, const char *args, enum smtp_verb verb)
 	s_error(s);
 }
 
+/*
+ * The provider connection died (it hung up while idle, or a message was
+ * cut off there). The transaction died with it; a new MAIL gets a new
+ * connection, made as at AUTH.
+ */
+static void
+s_reconnect(struct session *s, const char *args, enum smtp_verb verb)
+{
+	switch (verb) {
+	case SMTP_MAIL:
+		break;
+	case SMTP_RSET:
+	case SMTP_NOOP:
+		s_reply(s, "250 2.0.0 OK");
+		return;
+	default:
+		s_reply(s, "503 5.5.1 Error: need MAIL command");
+		s_error(s);
+		return;
+	}
+	snprintf(s->pending, sizeof(s->pending), "%s", args);
+	s->up = upstream_new(s->srv->loop, s->srv->resolveq, &s->ra->target,
+	    s->id, s_upstream_cb, s);
+	if (s->up == NULL) {
+		s_reply(s, "451 4.3.0 Error: server busy, try again");
+		return;
+	}
+	log_info(s->id, "reconnecting to the provider for a new transaction");
+	s_enter(s, S_RECONNECT);
+}
+
 static const struct {
 	void	(*fn)(struct session *, const char *, enum smtp_verb);
 	int	  relay;	/* needs the provider once authenticated */
@@ -579,14 +614,12 @@ s_command(struct session *s, const char *line, size_t len)
 		s_error(s);
 		return;
 	}
-	if (commands[cmd.verb].relay && s->authed && s->up_lost) {
-		s_close_with(s, "provider lost",
-		    "421 4.4.2 %s Error: connection to provider lost",
-		    s->srv->cfg->hostname);
-		return;
-	}
 	memcpy(args, cmd.args, cmd.argslen);
 	args[cmd.argslen] = '\0';
+	if (commands[cmd.verb].relay && s->authed && s->up_lost) {
+		s_reconnect(s, args, cmd.verb);
+		return;
+	}
 	commands[cmd.verb].fn(s, args, cmd.verb);
 }
 
@@ -783,6 +816,12 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 		abort();
 	switch (ev) {
 	case UPSTREAM_READY:
+		if (s->state == S_RECONNECT) {
+			s->up_lost = 0;
+			s_enter(s, S_CMD);
+			cmd_path(s, s->pending, SMTP_MAIL);
+			break;
+		}
 		s->authed = 1;
 		log_info(s->id, "authenticated user=%s account=%s",
 		    s->user, s->ra->cfg->name);
@@ -790,6 +829,16 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 		s_ready(s);
 		break;
 	case UPSTREAM_FAILED:
+		if (s->state == S_RECONNECT) {
+			log_warn(s->id, "reconnect failed reason=\"%s\"",
+			    upstream_reason(s->up));
+			s_reply(s, "451 4.4.0 Error: provider unavailable: "
+			    "%.200s", upstream_reason(s->up));
+			upstream_free(s->up);
+			s->up = NULL;
+			s_ready(s);
+			break;
+		}
 		log_warn(s->id, "relay unavailable user=%s account=%s "
 		    "reason=\"%s\"", s->user, s->ra->cfg->name,
 		    upstream_reason(s->up));
@@ -909,6 +958,7 @@ s_timeout(const struct session *s)
 	case S_AUTH_CHECK:
 	case S_AUTH_UPSTREAM:
 	case S_AUTH_FAILWAIT:
+	case S_RECONNECT:
 	case S_RELAY:
 	case S_DATA_WAIT:
 	case S_DATA_END:

@@ -207,8 +207,11 @@ cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
 		s_reply(s, "250-SIZE %ld", size);
 		if (!tls && s->l->cfg->mode == LISTEN_STARTTLS)
 			s_reply(s, "250-STARTTLS");
-		if (tls && !s->authed)
+		if (tls && !s->authed) {
 			s_reply(s, "250-AUTH PLAIN LOGIN");
+			/* The pre-RFC 2554 form very old clients look for. */
+			s_reply(s, "250-AUTH=PLAIN LOGIN");
+		}
 		s_reply(s, "250-ENHANCEDSTATUSCODES");
 		s_reply(s, "250 8BITMIME");
 	}

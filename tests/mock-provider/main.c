@@ -7,6 +7,45 @@
  *            --smtp ADDR:PORT [--smtp-mode tls|starttls]
  *            [--refresh-token RT] [--client-id ID] [--client-secret S]
  *            [--token-ttl SECONDS] [--reject-tokens] [-q | --quiet]
+ *            [--style google|microsoft] [--revoke-old]
+ *            [--device-interval SECONDS] [--device-pending K]
+ *            [--device-slow-down] [--client-cert PEM]
+ *            [--sa-public-key PEM --sa-email EMAIL]
+ *
+ *   --dir DIR            where everything is recorded (see mock.h and the
+ *                        files' owners); created if missing
+ *   --cert, --key        the TLS server certificate and key (both listeners)
+ *   --http, --smtp       listen addresses, 127.x.x.x:PORT (PORT 0: any; the
+ *                        port is written to DIR/http.port, DIR/smtp.port)
+ *   --smtp-mode          tls (implicit, default) or starttls
+ *   --refresh-token RT   the refresh token the mock accepts (default
+ *                        mock-refresh-token)
+ *   --client-id ID       the only client_id accepted (default: any)
+ *   --client-secret S    the only client_secret accepted (default: any)
+ *   --token-ttl SECONDS  access token lifetime, expires_in (default 3599)
+ *   --reject-tokens      SMTP refuses every XOAUTH2 token
+ *   -q, --quiet          no per-event log lines
+ *   --style S            google (default): the refresh token never changes,
+ *                        a bad XOAUTH2 token gets the 334 JSON challenge then
+ *                        535 5.7.8. microsoft: every granted refresh token
+ *                        is new (rotation; old ones stay valid), responses
+ *                        add ext_expires_in, errors carry AADSTS codes, a
+ *                        bad XOAUTH2 token gets "535 5.7.3 Authentication
+ *                        unsuccessful [mock]" at once. Either way the valid
+ *                        refresh tokens are in DIR/refresh-tokens, one a
+ *                        line, newest last.
+ *   --revoke-old         microsoft: a refresh token dies when redeemed
+ *   --device-interval N  device flow polling interval, seconds (default 1)
+ *   --device-pending K   authorization_pending answers before success
+ *                        (default 2)
+ *   --device-slow-down   then one slow_down (DIR/device-slow-down-ok says
+ *                        whether the next poll waited interval + 5 s)
+ *   --client-cert PEM    RSA certificate whose key signs client assertions
+ *   --sa-public-key PEM  RSA public key of the Google service account ...
+ *   --sa-email EMAIL     ... and its email, the assertions' iss (both or
+ *                        neither)
+ *
+ * DIR/control injects failures at run time: see mock_control.c.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +75,22 @@
 #define MOCK_ACCEPT_BACKOFF_NS	(10 * 1000 * 1000)	/* after EMFILE */
 #define DEFAULT_REFRESH_TOKEN	"mock-refresh-token"
 #define DEFAULT_TOKEN_TTL	3599
+#define DEFAULT_DEVICE_INTERVAL	1
+#define DEFAULT_DEVICE_PENDING	2
+#define DEVICE_INTERVAL_MAX	3600
+#define DEVICE_PENDING_MAX	1000000
+
+/* getopt_long values of the options that have no short form. */
+enum {
+	OPT_STYLE = 256,
+	OPT_REVOKE_OLD,
+	OPT_DEVICE_INTERVAL,
+	OPT_DEVICE_PENDING,
+	OPT_DEVICE_SLOW_DOWN,
+	OPT_CLIENT_CERT,
+	OPT_SA_PUBLIC_KEY,
+	OPT_SA_EMAIL
+};
 
 struct mock_opts mock_opts;
 
@@ -105,8 +160,56 @@ usage(void)
 	    "           [--smtp-mode tls|starttls] [--refresh-token RT] "
 	    "[--client-id ID]\n"
 	    "           [--client-secret S] [--token-ttl SECONDS] "
-	    "[--reject-tokens] [-q | --quiet]\n");
+	    "[--reject-tokens] [-q | --quiet]\n"
+	    "           [--style google|microsoft] [--revoke-old] "
+	    "[--device-interval SECONDS]\n"
+	    "           [--device-pending K] [--device-slow-down] "
+	    "[--client-cert PEM]\n"
+	    "           [--sa-public-key PEM --sa-email EMAIL]\n"
+	    "  --style            google (default): fixed refresh token, bad "
+	    "XOAUTH2 token ->\n"
+	    "                     334 JSON then 535 5.7.8; microsoft: rotated "
+	    "refresh tokens,\n"
+	    "                     ext_expires_in, AADSTS errors, bad token -> "
+	    "535 5.7.3 at once\n"
+	    "  --revoke-old       microsoft: a redeemed refresh token stops "
+	    "working\n"
+	    "  --device-interval  device flow poll interval in seconds "
+	    "(default 1)\n"
+	    "  --device-pending   authorization_pending answers before "
+	    "tokens (default 2)\n"
+	    "  --device-slow-down then one slow_down; DIR/device-slow-down-ok "
+	    "= 1 if the next\n"
+	    "                     poll waited interval + 5 s, else 0\n"
+	    "  --client-cert      RSA certificate (PEM) that verifies client "
+	    "assertions\n"
+	    "  --sa-public-key    RSA public key (PEM) that verifies service "
+	    "account JWTs,\n"
+	    "  --sa-email         whose iss must be EMAIL (give both or "
+	    "neither)\n"
+	    "Files in DIR: http.port smtp.port token-requests smtp-connections "
+	    "auth-count\n"
+	    "auth-failures device-polls smtp-max-concurrent refresh-tokens "
+	    "messages/\n"
+	    "device-slow-down-ok authorize-scope jwt-sub jwt-scope; "
+	    "DIR/control (written by\n"
+	    "tests) injects failures: see tests/mock-provider/"
+	    "mock_control.c.\n");
 	exit(2);
+}
+
+/* A decimal in [min, max] or a usage error. */
+static long
+num_arg(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		usage();
+	return (v);
 }
 
 /* Parse the command line into mock_opts; exits on a usage error. */
@@ -127,14 +230,30 @@ parse_args(int argc, char **argv)
 		{ "reject-tokens",	no_argument,	   NULL, 'R' },
 		{ "quiet",		no_argument,	   NULL, 'q' },
 		{ "help",		no_argument,	   NULL, 'h' },
+		{ "style",		required_argument, NULL, OPT_STYLE },
+		{ "revoke-old",		no_argument,	   NULL,
+		    OPT_REVOKE_OLD },
+		{ "device-interval",	required_argument, NULL,
+		    OPT_DEVICE_INTERVAL },
+		{ "device-pending",	required_argument, NULL,
+		    OPT_DEVICE_PENDING },
+		{ "device-slow-down",	no_argument,	   NULL,
+		    OPT_DEVICE_SLOW_DOWN },
+		{ "client-cert",	required_argument, NULL,
+		    OPT_CLIENT_CERT },
+		{ "sa-public-key",	required_argument, NULL,
+		    OPT_SA_PUBLIC_KEY },
+		{ "sa-email",		required_argument, NULL, OPT_SA_EMAIL },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *end;
 	int ch;
 
 	mock_opts.smtp_mode = MOCK_SMTP_TLS;
 	mock_opts.refresh_token = DEFAULT_REFRESH_TOKEN;
 	mock_opts.token_ttl = DEFAULT_TOKEN_TTL;
+	mock_opts.style = MOCK_STYLE_GOOGLE;
+	mock_opts.device_interval = DEFAULT_DEVICE_INTERVAL;
+	mock_opts.device_pending = DEFAULT_DEVICE_PENDING;
 	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': mock_opts.dir = optarg; break;
@@ -156,20 +275,41 @@ parse_args(int argc, char **argv)
 				usage();
 			break;
 		case 't':
-			errno = 0;
-			mock_opts.token_ttl = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    mock_opts.token_ttl < 0 ||
-			    mock_opts.token_ttl > INT_MAX)
+			mock_opts.token_ttl = num_arg(optarg, 0, INT_MAX);
+			break;
+		case OPT_STYLE:
+			if (strcmp(optarg, "google") == 0)
+				mock_opts.style = MOCK_STYLE_GOOGLE;
+			else if (strcmp(optarg, "microsoft") == 0)
+				mock_opts.style = MOCK_STYLE_MICROSOFT;
+			else
 				usage();
 			break;
+		case OPT_REVOKE_OLD: mock_opts.revoke_old = 1; break;
+		case OPT_DEVICE_INTERVAL:
+			mock_opts.device_interval = num_arg(optarg, 1,
+			    DEVICE_INTERVAL_MAX);
+			break;
+		case OPT_DEVICE_PENDING:
+			mock_opts.device_pending = num_arg(optarg, 0,
+			    DEVICE_PENDING_MAX);
+			break;
+		case OPT_DEVICE_SLOW_DOWN:
+			mock_opts.device_slow_down = 1;
+			break;
+		case OPT_CLIENT_CERT: mock_opts.client_cert = optarg; break;
+		case OPT_SA_PUBLIC_KEY: mock_opts.sa_public_key = optarg; break;
+		case OPT_SA_EMAIL: mock_opts.sa_email = optarg; break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || mock_opts.dir == NULL ||
 	    mock_opts.cert == NULL || mock_opts.key == NULL ||
-	    mock_opts.http_addr == NULL || mock_opts.smtp_addr == NULL)
+	    mock_opts.http_addr == NULL || mock_opts.smtp_addr == NULL ||
+	    (mock_opts.sa_public_key == NULL) != (mock_opts.sa_email == NULL) ||
+	    strlen(mock_opts.refresh_token) >= MOCK_TOKEN_MAX ||
+	    strchr(mock_opts.refresh_token, '\n') != NULL)
 		usage();
 }
 
@@ -244,6 +384,11 @@ listener_open(struct listener *l, const char *spec)
 	    getsockname(l->fd, (struct sockaddr *)&sin, &slen) == -1)
 		goto fail1;
 	l->port = ntohs(sin.sin_port);
+	if (l->kind == LISTEN_HTTP) {
+		inet_ntop(AF_INET, &sin.sin_addr, mock_opts.http_host,
+		    sizeof(mock_opts.http_host));
+		mock_opts.http_port = l->port;
+	}
 	return (0);
 
 fail1:
@@ -354,7 +499,8 @@ main(int argc, char **argv)
 		    strerror(errno));
 		exit(1);
 	}
-	if ((tls_ctx = tls_ctx_new()) == NULL || mock_files_init() == -1)
+	if ((tls_ctx = tls_ctx_new()) == NULL || mock_files_init() == -1 ||
+	    mock_rt_init() == -1 || mock_jwt_keys_load() == -1)
 		exit(1);
 	if (listener_open(&ls[0], mock_opts.http_addr) == -1 ||
 	    listener_open(&ls[1], mock_opts.smtp_addr) == -1)
@@ -371,9 +517,10 @@ main(int argc, char **argv)
 	for (i = 0; i < 2; i++)
 		if (mock_port_write(ls[i].port_file, ls[i].port) == -1)
 			exit(1);
-	mock_log("ready http=127.0.0.1:%u smtp=127.0.0.1:%u smtp-mode=%s "
-	    "dir=%s", ls[0].port, ls[1].port,
+	mock_log("ready http=%s:%u smtp=127.0.0.1:%u smtp-mode=%s style=%s "
+	    "dir=%s", mock_opts.http_host, ls[0].port, ls[1].port,
 	    mock_opts.smtp_mode == MOCK_SMTP_TLS ? "tls" : "starttls",
+	    mock_opts.style == MOCK_STYLE_GOOGLE ? "google" : "microsoft",
 	    mock_opts.dir);
 
 	while (sigwait(&set, &sig) != 0)

@@ -1,7 +1,7 @@
 /*
  * mock_b64: standard padded base64 for the mock provider's SASL exchanges,
- * with a strict decoder. Self-contained so the mock does not depend on the
- * code it tests.
+ * and unpadded base64url for JWTs and PKCE, with strict decoders.
+ * Self-contained so the mock does not depend on the code it tests.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,5 +111,58 @@ mock_b64_decode(const char *src, size_t n, size_t *outlen)
 
 fail:
 	free(out);
+	return (NULL);
+}
+
+/* Encode n bytes as unpadded base64url (RFC 4648 5) into a new string. */
+char *
+mock_b64url_encode(const void *src, size_t n)
+{
+	char *out, *p;
+
+	if ((out = mock_b64_encode(src, n)) == NULL)
+		return (NULL);
+	for (p = out; *p != '\0'; p++) {
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+		else if (*p == '=') {
+			*p = '\0';
+			break;
+		}
+	}
+	return (out);
+}
+
+/*
+ * Decode unpadded base64url (no '=', '+', '/' or white space, canonical
+ * pad bits) like mock_b64_decode. NULL on bad input.
+ */
+unsigned char *
+mock_b64url_decode(const char *src, size_t n, size_t *outlen)
+{
+	unsigned char *out;
+	char *std;
+	size_t i;
+
+	/* One leftover character cannot encode a byte. */
+	if (n % 4 == 1 || n > SIZE_MAX - 4)
+		return (NULL);
+	if ((std = malloc(n + 3)) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if (src[i] == '+' || src[i] == '/' || src[i] == '=')
+			goto fail;
+		std[i] = src[i] == '-' ? '+' : src[i] == '_' ? '/' : src[i];
+	}
+	while (i % 4 != 0)
+		std[i++] = '=';
+	out = mock_b64_decode(std, i, outlen);
+	free(std);
+	return (out);
+
+fail:
+	free(std);
 	return (NULL);
 }

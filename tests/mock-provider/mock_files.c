@@ -1,8 +1,8 @@
 /*
  * mock_files: everything the mock provider records under --dir: counter
- * files, port files and stored messages. Every file is written to a
- * dot-named temporary in the same directory and renamed into place, so a
- * test polling for it never reads half a file.
+ * files, the SMTP concurrency maximum, port files and stored messages.
+ * Every file is written to a dot-named temporary in the same directory and
+ * renamed into place, so a test polling for it never reads half a file.
  */
 #include <sys/stat.h>
 
@@ -24,7 +24,10 @@ static const char *counter_names[MOCK_CNT_MAX] = {
 	[MOCK_CNT_SMTP_CONNECTIONS] = "smtp-connections",
 	[MOCK_CNT_AUTH] = "auth-count",
 	[MOCK_CNT_AUTH_FAILURES] = "auth-failures",
+	[MOCK_CNT_DEVICE_POLLS] = "device-polls",
 };
+
+#define MAX_CONCURRENT_FILE	"smtp-max-concurrent"
 
 /* One lock per counter: the bump and its file write happen together. */
 static struct {
@@ -33,6 +36,10 @@ static struct {
 } counters[MOCK_CNT_MAX] = {
 	[0 ... MOCK_CNT_MAX - 1] = { PTHREAD_MUTEX_INITIALIZER, 0 }
 };
+
+/* SMTP connections open now, and the most seen; the file follows max. */
+static pthread_mutex_t conc_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long conc_now, conc_max;
 
 static pthread_mutex_t msg_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long msg_count;
@@ -99,7 +106,24 @@ write_decimal(const char *name, unsigned long v)
 	return (mock_file_write(name, buf, (size_t)n));
 }
 
-/* Create DIR/messages and write every counter file as 0. 0 / -1. */
+/* Write a string and a newline to DIR/name atomically. 0 / -1. */
+int
+mock_file_write_line(const char *name, const char *s)
+{
+	struct mock_dbuf b = { NULL, 0, 0 };
+	int rc = -1;
+
+	if (mock_dbuf_add(&b, s, strlen(s)) == 0 &&
+	    mock_dbuf_add(&b, "\n", 1) == 0)
+		rc = mock_file_write(name, b.p, b.len);
+	mock_dbuf_free(&b);
+	return (rc);
+}
+
+/*
+ * Create DIR/messages and write every counter file, and
+ * DIR/smtp-max-concurrent, as 0. 0 / -1.
+ */
 int
 mock_files_init(void)
 {
@@ -114,7 +138,7 @@ mock_files_init(void)
 	for (i = 0; i < MOCK_CNT_MAX; i++)
 		if (write_decimal(counter_names[i], 0) == -1)
 			return (-1);
-	return (0);
+	return (write_decimal(MAX_CONCURRENT_FILE, 0));
 
 fail:
 	mock_warn("cannot create %s/%s: %s", mock_opts.dir, MOCK_MSG_DIR,
@@ -133,6 +157,33 @@ mock_counter_bump(enum mock_counter which)
 	(void)write_decimal(counter_names[which], v);
 	pthread_mutex_unlock(&counters[which].lock);
 	return (v);
+}
+
+/*
+ * An SMTP connection opens: count it, and rewrite DIR/smtp-max-concurrent
+ * if the number open now is a new maximum (under the lock, so the file
+ * only ever grows).
+ */
+void
+mock_concurrency_enter(void)
+{
+
+	pthread_mutex_lock(&conc_lock);
+	if (++conc_now > conc_max) {
+		conc_max = conc_now;
+		(void)write_decimal(MAX_CONCURRENT_FILE, conc_max);
+	}
+	pthread_mutex_unlock(&conc_lock);
+}
+
+/* An SMTP connection closes. */
+void
+mock_concurrency_leave(void)
+{
+
+	pthread_mutex_lock(&conc_lock);
+	conc_now--;
+	pthread_mutex_unlock(&conc_lock);
 }
 
 /* Write the port number to DIR/name atomically. 0 / -1. */

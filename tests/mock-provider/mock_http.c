@@ -1,8 +1,12 @@
 /*
- * mock_http: the mock provider's HTTPS OAuth2 token endpoint. One request
- * per connection (HTTP/1.1, Connection: close), Content-Length bodies only,
- * at most MOCK_HTTP_MAX bytes. Routes and grant types are tables, so new
- * endpoints and grants (device flow, PKCE, JWT) are new rows.
+ * mock_http: the mock provider's HTTPS server for the OAuth2 endpoints
+ * (mock_oauth.c). One request per connection (HTTP/1.1, Connection: close),
+ * Content-Length bodies only, at most MOCK_HTTP_MAX bytes. Routes are a
+ * table of rows; grant types are a table in mock_oauth.c. Besides the
+ * plain paths (/token, /authorize, /devicecode, /device), the providers'
+ * own paths map to the same routes, so a preset whose host alone is
+ * overridden still works: /TENANT/oauth2/v2.0/{token,authorize,devicecode}
+ * (Microsoft) and /o/oauth2/auth (Google's authorize).
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -16,57 +20,28 @@
 
 #include "tests/mock-provider/mock.h"
 
-#define HTTP_BODY_MAX		2048	/* one response body */
-#define HTTP_HEADERS_MAX	512	/* a response's extra header lines */
-#define HTTP_FORM_MAX		32	/* parameters in one form body */
 #define HTTP_LINGER_SECS	1	/* draining an unread request */
 #define HTTP_LINGER_BYTES	(1024 * 1024)
-
-#define GOOGLE_SCOPE		"https://mail.google.com/"
-
-struct http_req {
-	char		 method[16];
-	char		 path[256];
-	const char	*content_type;	/* into head, or NULL */
-	long		 content_length;	/* -1: none */
-	int		 expect_continue;
-	int		 chunked;
-	struct mock_dbuf head;		/* request line and headers, NULs */
-	struct mock_dbuf body;
-};
-
-struct http_resp {
-	int		 status;
-	char		 headers[HTTP_HEADERS_MAX];	/* "Name: v\r\n"... */
-	char		 body[HTTP_BODY_MAX];		/* JSON */
-};
-
-struct form {
-	size_t		 n;
-	char		*name[HTTP_FORM_MAX];
-	char		*value[HTTP_FORM_MAX];
-};
-
-typedef void	route_fn(struct mock_conn *, struct http_req *,
-		    struct http_resp *);
-typedef void	grant_fn(struct mock_conn *, struct form *, struct http_resp *);
-
-static route_fn	route_token;
-static grant_fn	grant_refresh_token;
+#define MS_PATH_MID		"/oauth2/v2.0/"	/* /TENANT/oauth2/v2.0/X */
 
 static const struct route {
 	const char	*method;
 	const char	*path;
-	route_fn	*fn;
+	mock_route_fn	*fn;
 } routes[] = {
-	{ "POST", "/token", route_token },
+	{ "POST", "/token",		mock_oauth_token },
+	{ "GET",  "/authorize",		mock_oauth_authorize },
+	{ "POST", "/devicecode",	mock_oauth_devicecode },
+	{ "GET",  "/device",		mock_oauth_device },
 };
 
-static const struct grant {
-	const char	*grant_type;
-	grant_fn	*fn;
-} grants[] = {
-	{ "refresh_token", grant_refresh_token },
+/* Providers' own paths that are not of the /TENANT/oauth2/v2.0/ form. */
+static const struct alias {
+	const char	*path;
+	const char	*route;
+} aliases[] = {
+	{ "/o/oauth2/auth",	"/authorize" },		/* Google */
+	{ "/o/oauth2/v2/auth",	"/authorize" },
 };
 
 static const char *
@@ -76,6 +51,7 @@ status_text(int status)
 	switch (status) {
 	case 100: return ("Continue");
 	case 200: return ("OK");
+	case 302: return ("Found");
 	case 400: return ("Bad Request");
 	case 401: return ("Unauthorized");
 	case 404: return ("Not Found");
@@ -90,21 +66,103 @@ status_text(int status)
 	}
 }
 
-/* Set an OAuth2 error response. */
-static void
-resp_error(struct http_resp *r, int status, const char *error,
+/*
+ * Set a JSON response; the object's reference is taken. 0 / -1 (too big:
+ * a 500 is set instead).
+ */
+int
+mock_resp_json(struct mock_http_resp *r, int status, json_t *j)
+{
+	size_t n;
+
+	n = j != NULL ? json_dumpb(j, r->body, sizeof(r->body) - 1,
+	    JSON_COMPACT) : 0;
+	json_decref(j);
+	if (n == 0 || n >= sizeof(r->body)) {
+		r->status = 500;
+		snprintf(r->body, sizeof(r->body), "{\"error\":"
+		    "\"server_error\",\"error_description\":"
+		    "\"mock: response too large\"}");
+		return (-1);
+	}
+	r->body[n] = '\0';
+	r->status = status;
+	return (0);
+}
+
+/* Set a JSON error response {"error":E,"error_description":D}. */
+void
+mock_resp_error(struct mock_http_resp *r, int status, const char *error,
     const char *description)
 {
 
-	r->status = status;
-	snprintf(r->body, sizeof(r->body),
-	    "{\"error\":\"%s\",\"error_description\":\"%s\"}", error,
-	    description);
+	(void)mock_resp_json(r, status, json_pack("{s:s, s:s}", "error", error,
+	    "error_description", description));
+}
+
+/*
+ * Set an OAuth error response in the current --style's shape: microsoft
+ * adds "error_codes":[code] and prefixes the description with
+ * "AADSTS<code>: " when code is not 0.
+ */
+void
+mock_resp_oauth_error(struct mock_http_resp *r, int status,
+    const char *error, long code, const char *description)
+{
+	char desc[512];
+
+	if (mock_opts.style != MOCK_STYLE_MICROSOFT || code == 0) {
+		mock_resp_error(r, status, error, description);
+		return;
+	}
+	snprintf(desc, sizeof(desc), "AADSTS%ld: %s Trace ID: "
+	    "00000000-0000-0000-0000-000000000000", code, description);
+	(void)mock_resp_json(r, status, json_pack("{s:s, s:s, s:[I]}",
+	    "error", error, "error_description", desc, "error_codes",
+	    (json_int_t)code));
+}
+
+/* Add "Name: value\r\n" to the response headers. 0 / -1 (no room). */
+int
+mock_resp_header(struct mock_http_resp *r, const char *name,
+    const char *value)
+{
+	size_t have = strlen(r->headers);
+	int n;
+
+	n = snprintf(r->headers + have, sizeof(r->headers) - have,
+	    "%s: %s\r\n", name, value);
+	if (n < 0 || (size_t)n >= sizeof(r->headers) - have) {
+		r->headers[have] = '\0';
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Whether url names this endpoint's path as the client may know it:
+ * https://HOST:PORT + path with HOST the listen address, 127.0.0.1 or
+ * localhost.
+ */
+int
+mock_http_self_url(const char *url, const char *path)
+{
+	const char *hosts[] = { mock_opts.http_host, "127.0.0.1", "localhost" };
+	char want[MOCK_URL_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		snprintf(want, sizeof(want), "https://%s:%u%s", hosts[i],
+		    mock_opts.http_port, path);
+		if (strcmp(url, want) == 0)
+			return (1);
+	}
+	return (0);
 }
 
 /* Send the response; Connection: close always. 0 / -1. */
 static int
-resp_send(struct mock_conn *c, const struct http_resp *r)
+resp_send(struct mock_conn *c, const struct mock_http_resp *r)
 {
 
 	return (mock_conn_printf(c, "HTTP/1.1 %d %s\r\n"
@@ -147,6 +205,29 @@ hexval(int ch)
 	return (-1);
 }
 
+/* Percent-encode s (all but RFC 3986 unreserved) into a new string. */
+char *
+mock_url_encode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out, *o;
+	size_t n = strlen(s);
+
+	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(3 * n + 1)) == NULL)
+		return (NULL);
+	for (o = out; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s) != NULL) {
+			*o++ = *s;
+		} else {
+			*o++ = '%';
+			*o++ = hex[(unsigned char)*s >> 4];
+			*o++ = hex[(unsigned char)*s & 15];
+		}
+	}
+	*o = '\0';
+	return (out);
+}
+
 /* URL-decode n bytes into a new string; NULL on bad escapes or a NUL. */
 static char *
 url_decode(const char *s, size_t n)
@@ -181,8 +262,9 @@ fail:
 	return (NULL);
 }
 
-static void
-form_free(struct form *f)
+/* Free the names and values; f is then empty. */
+void
+mock_form_free(struct mock_form *f)
 {
 	size_t i;
 
@@ -194,8 +276,8 @@ form_free(struct form *f)
 }
 
 /* The value of a form parameter, or NULL. */
-static const char *
-form_get(const struct form *f, const char *name)
+const char *
+mock_form_get(const struct mock_form *f, const char *name)
 {
 	size_t i;
 
@@ -206,11 +288,11 @@ form_get(const struct form *f, const char *name)
 }
 
 /*
- * Parse an application/x-www-form-urlencoded body. A parameter given twice
- * is an error (RFC 6749 3.1). 0 / -1.
+ * Parse an application/x-www-form-urlencoded string. A parameter given
+ * twice is an error (RFC 6749 3.1). 0 / -1 (f is then empty).
  */
-static int
-form_parse(struct form *f, const char *s, size_t n)
+int
+mock_form_parse(struct mock_form *f, const char *s, size_t n)
 {
 	const char *end = s + n, *amp, *eq;
 
@@ -222,7 +304,7 @@ form_parse(struct form *f, const char *s, size_t n)
 			s++;
 			continue;
 		}
-		if (f->n == HTTP_FORM_MAX)
+		if (f->n == MOCK_FORM_MAX)
 			goto fail;
 		if ((eq = memchr(s, '=', (size_t)(amp - s))) == NULL)
 			eq = amp;
@@ -232,108 +314,41 @@ form_parse(struct form *f, const char *s, size_t n)
 		    url_decode(eq + 1, (size_t)(amp - eq - 1));
 		f->n++;
 		if (f->value[f->n - 1] == NULL ||
-		    form_get(f, f->name[f->n - 1]) != f->value[f->n - 1])
+		    mock_form_get(f, f->name[f->n - 1]) != f->value[f->n - 1])
 			goto fail;
 		s = amp + 1;
 	}
 	return (0);
 
 fail:
-	form_free(f);
+	mock_form_free(f);
 	return (-1);
 }
 
-/* Whether the client_id / client_secret match the configured ones. */
-static int
-client_ok(const struct form *f)
+/* The route path a request path maps to, or NULL. */
+static const char *
+route_of(const char *path)
 {
-	const char *v;
+	const char *p, *mid;
+	size_t i;
 
-	if (mock_opts.client_id != NULL &&
-	    ((v = form_get(f, "client_id")) == NULL ||
-	    strcmp(v, mock_opts.client_id) != 0))
-		return (0);
-	if (mock_opts.client_secret != NULL &&
-	    ((v = form_get(f, "client_secret")) == NULL ||
-	    strcmp(v, mock_opts.client_secret) != 0))
-		return (0);
-	return (1);
-}
-
-/* grant_type=refresh_token: a new access token for the one refresh token. */
-static void
-grant_refresh_token(struct mock_conn *c, struct form *f, struct http_resp *r)
-{
-	char token[MOCK_TOKEN_MAX];
-	const char *rt;
-
-	(void)c;
-
-	if ((rt = form_get(f, "refresh_token")) == NULL) {
-		resp_error(r, 400, "invalid_request",
-		    "Missing required parameter: refresh_token");
-		return;
-	}
-	if (strcmp(rt, mock_opts.refresh_token) != 0) {
-		resp_error(r, 400, "invalid_grant",
-		    "Token has been expired or revoked.");
-		return;
-	}
-	if (mock_token_issue(token, sizeof(token), mock_opts.token_ttl) == -1) {
-		resp_error(r, 500, "internal_failure", "Cannot issue a token.");
-		return;
-	}
-	r->status = 200;
-	snprintf(r->body, sizeof(r->body), "{\"access_token\":\"%s\","
-	    "\"expires_in\":%ld,\"scope\":\"" GOOGLE_SCOPE "\","
-	    "\"token_type\":\"Bearer\"}", token, mock_opts.token_ttl);
-}
-
-/* POST /token: count it, then dispatch on grant_type. */
-static void
-route_token(struct mock_conn *c, struct http_req *q, struct http_resp *r)
-{
-	struct form f = { .n = 0 };
-	const char *gt = NULL;
-	size_t i = 0, n = sizeof(grants) / sizeof(grants[0]);
-
-	mock_counter_bump(MOCK_CNT_TOKEN_REQUESTS);
-	if (q->content_type == NULL || strncasecmp(q->content_type,
-	    "application/x-www-form-urlencoded",
-	    strlen("application/x-www-form-urlencoded")) != 0) {
-		resp_error(r, 400, "invalid_request",
-		    "Content-Type must be application/x-www-form-urlencoded.");
-		goto done;
-	}
-	if (form_parse(&f, q->body.p != NULL ? q->body.p : "",
-	    q->body.len) == -1) {
-		resp_error(r, 400, "invalid_request",
-		    "Malformed or repeated parameter.");
-		goto done;
-	}
-	if ((gt = form_get(&f, "grant_type")) == NULL) {
-		resp_error(r, 400, "invalid_request",
-		    "Missing required parameter: grant_type");
-		goto done;
-	}
-	for (i = 0; i < n; i++)
-		if (strcmp(gt, grants[i].grant_type) == 0)
-			break;
-	if (i == n) {
-		resp_error(r, 400, "unsupported_grant_type",
-		    "Invalid grant_type.");
-		goto done;
-	}
-	if (!client_ok(&f)) {
-		resp_error(r, 401, "invalid_client", "Unauthorized");
-		goto done;
-	}
-	grants[i].fn(c, &f, r);
-
-done:
-	mock_log("http conn=%lu POST /token grant_type=%s status=%d", c->id,
-	    gt != NULL && i < n ? gt : "-", r->status);
-	form_free(&f);
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(path, routes[i].path) == 0)
+			return (routes[i].path);
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcmp(path, aliases[i].path) == 0)
+			return (aliases[i].route);
+	/* /TENANT/oauth2/v2.0/X, TENANT one non-empty segment. */
+	if (path[0] != '/' || (mid = strchr(path + 1, '/')) == NULL ||
+	    mid == path + 1 || strncmp(mid, MS_PATH_MID,
+	    strlen(MS_PATH_MID)) != 0)
+		return (NULL);
+	p = mid + strlen(MS_PATH_MID) - 1;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(p, routes[i].path) == 0 &&
+		    strcmp(p, "/device") != 0)
+			return (routes[i].path);
+	return (NULL);
 }
 
 /*
@@ -341,7 +356,7 @@ done:
  * blank line cut off). 0, or -1 with r set.
  */
 static int
-parse_head(struct http_req *q, struct http_resp *r)
+parse_head(struct mock_http_req *q, struct mock_http_resp *r)
 {
 	char *line, *next, *colon, *v, *sp1, *sp2, *end;
 	long cl;
@@ -360,11 +375,15 @@ parse_head(struct http_req *q, struct http_resp *r)
 	memcpy(q->method, line, (size_t)(sp1 - line));
 	q->method[sp1 - line] = '\0';
 	*sp2 = '\0';
-	if ((v = strchr(sp1 + 1, '?')) != NULL)
+	q->query = "";
+	if ((v = strchr(sp1 + 1, '?')) != NULL) {
 		*v = '\0';
+		q->query = v + 1;
+	}
 	if (strlen(sp1 + 1) >= sizeof(q->path))
 		goto bad;
 	strcpy(q->path, sp1 + 1);
+	q->route = route_of(q->path);
 
 	for (line = next; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
@@ -400,7 +419,7 @@ parse_head(struct http_req *q, struct http_resp *r)
 	return (0);
 
 bad:
-	resp_error(r, 400, "invalid_request", "Malformed HTTP request.");
+	mock_resp_error(r, 400, "invalid_request", "Malformed HTTP request.");
 	return (-1);
 }
 
@@ -409,7 +428,8 @@ bad:
  * (r->status 0: the connection failed, send nothing).
  */
 static int
-read_request(struct mock_conn *c, struct http_req *q, struct http_resp *r)
+read_request(struct mock_conn *c, struct mock_http_req *q,
+    struct mock_http_resp *r)
 {
 	char buf[4096], *hend;
 	size_t hlen, have;
@@ -420,7 +440,7 @@ read_request(struct mock_conn *c, struct http_req *q, struct http_resp *r)
 		    "\r\n\r\n")) != NULL)
 			break;
 		if (q->head.len >= MOCK_HTTP_MAX) {
-			resp_error(r, 431, "invalid_request",
+			mock_resp_error(r, 431, "invalid_request",
 			    "Request too large.");
 			return (-1);
 		}
@@ -428,7 +448,8 @@ read_request(struct mock_conn *c, struct http_req *q, struct http_resp *r)
 			return (-1);
 		/* A NUL in the head would hide the rest from strstr. */
 		if (memchr(buf, '\0', (size_t)n) != NULL) {
-			resp_error(r, 400, "invalid_request", "NUL in head.");
+			mock_resp_error(r, 400, "invalid_request",
+			    "NUL in head.");
 			return (-1);
 		}
 		if (mock_dbuf_add(&q->head, buf, (size_t)n) == -1)
@@ -444,14 +465,15 @@ read_request(struct mock_conn *c, struct http_req *q, struct http_resp *r)
 
 	if (q->chunked || (q->content_length == -1 &&
 	    strcmp(q->method, "POST") == 0)) {
-		resp_error(r, 411, "invalid_request",
+		mock_resp_error(r, 411, "invalid_request",
 		    "Content-Length required.");
 		return (-1);
 	}
 	if (q->content_length == -1)
 		q->content_length = 0;
 	if ((size_t)q->content_length > MOCK_HTTP_MAX - hlen) {
-		resp_error(r, 413, "invalid_request", "Request too large.");
+		mock_resp_error(r, 413, "invalid_request",
+		    "Request too large.");
 		return (-1);
 	}
 	if (q->body.len < (size_t)q->content_length && q->expect_continue &&
@@ -471,14 +493,14 @@ read_request(struct mock_conn *c, struct http_req *q, struct http_resp *r)
 	return (0);
 }
 
-/* Serve one HTTPS connection to the token endpoint, then free it. */
+/* Serve one HTTPS connection to the OAuth endpoints, then free it. */
 void
 mock_http_serve(struct mock_conn *c, SSL_CTX *ctx)
 {
-	struct http_req q;
-	struct http_resp r;
+	struct mock_http_req q;
+	struct mock_http_resp r;
 	size_t i, n = sizeof(routes) / sizeof(routes[0]);
-	int path_known = 0;
+	const char *allow = NULL;
 
 	memset(&q, 0, sizeof(q));
 	memset(&r, 0, sizeof(r));
@@ -497,26 +519,33 @@ mock_http_serve(struct mock_conn *c, SSL_CTX *ctx)
 		}
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		if (strcmp(q.path, routes[i].path) != 0)
+	for (i = 0; q.route != NULL && i < n; i++) {
+		if (strcmp(q.route, routes[i].path) != 0)
 			continue;
-		path_known = 1;
+		allow = routes[i].method;
 		if (strcmp(q.method, routes[i].method) == 0)
 			break;
 	}
-	if (i < n) {
+	if (q.route != NULL && i < n) {
 		routes[i].fn(c, &q, &r);
-	} else if (path_known) {
-		resp_error(&r, 405, "invalid_request", "Method not allowed.");
-		snprintf(r.headers, sizeof(r.headers), "Allow: POST\r\n");
+	} else if (allow != NULL) {
+		mock_resp_error(&r, 405, "invalid_request",
+		    "Method not allowed.");
+		(void)mock_resp_header(&r, "Allow", allow);
 		mock_log("http conn=%lu %s %s status=405", c->id, q.method,
 		    q.path);
 	} else {
-		resp_error(&r, 404, "not_found", "No such endpoint.");
+		mock_resp_error(&r, 404, "not_found", "No such endpoint.");
 		mock_log("http conn=%lu %s %s status=404", c->id, q.method,
 		    q.path);
 	}
-	(void)resp_send(c, &r);
+	if (r.drop) {
+		/* A dropped connection: no response, no close_notify. */
+		c->abort = 1;
+		goto done;
+	}
+	if (r.status != 0)
+		(void)resp_send(c, &r);
 
 done:
 	mock_dbuf_free(&q.head);

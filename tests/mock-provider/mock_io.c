@@ -41,7 +41,10 @@ fail:
 	return (NULL);
 }
 
-/* Shut TLS down if up, close the socket, free. NULL does nothing. */
+/*
+ * Shut TLS down if up (not if c->abort: then the peer sees the connection
+ * cut), close the socket, free. NULL does nothing.
+ */
 void
 mock_conn_free(struct mock_conn *c)
 {
@@ -50,7 +53,8 @@ mock_conn_free(struct mock_conn *c)
 		return;
 	if (c->ssl != NULL) {
 		ERR_clear_error();
-		(void)SSL_shutdown(c->ssl);
+		if (!c->abort)
+			(void)SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 	}
 	close(c->fd);

@@ -1,7 +1,13 @@
 /*
  * mock_smtp: the mock provider's SMTP submission server, modelled on
  * smtp.gmail.com: implicit TLS or STARTTLS, AUTH XOAUTH2 against the tokens
- * mock_token issued, MAIL / RCPT / DATA stored through mock_files.
+ * mock_token issued, MAIL / RCPT / DATA stored through mock_files. A
+ * rejected token is answered the --style's way: google with the 334 JSON
+ * challenge, the client's empty line, then 535 5.7.8; microsoft with
+ * "535 5.7.3 Authentication unsuccessful [mock]" at once. DIR/control's
+ * smtp-reject and smtp-drop-data (mock_control.c) reject a good token or
+ * cut a DATA transfer. Connections open at once are counted for
+ * DIR/smtp-max-concurrent.
  *
  * DATA is read the way a LENIENT (vulnerable) server reads it: the data
  * ends at a "." line after any LF, so "\n.\n", "\n.\r\n" and "\r\n.\n" end
@@ -27,6 +33,7 @@
 #define REPLY_BADCREDS	"535-5.7.8 Username and Password not accepted. For " \
 	"more information, go to\r\n535 5.7.8  https://support.google.com/" \
 	"mail/?p=BadCredentials mock - gsmtp\r\n"
+#define REPLY_MS_BADTOKEN "535 5.7.3 Authentication unsuccessful [mock]\r\n"
 #define REPLY_NEEDTLS	"530 5.7.0 Must issue a STARTTLS command first.\r\n"
 #define REPLY_BADB64	"501 5.5.2 Cannot Decode response\r\n"
 #define GOOGLE_AUTH_JSON \
@@ -39,6 +46,7 @@ struct smtp_sess {
 	int			 helo;		/* EHLO or HELO seen */
 	int			 authed;
 	int			 in_mail;	/* MAIL accepted */
+	int			 counted;	/* in the concurrency count */
 	size_t			 nrcpt;
 	struct mock_dbuf	 line;		/* the current command line */
 	struct mock_dbuf	 user;		/* the authenticated email */
@@ -240,6 +248,16 @@ xoauth2_fail_google(struct smtp_sess *s)
 	return (reply(s, REPLY_BADCREDS));
 }
 
+/* A rejected token, the --style's way. */
+static int
+xoauth2_fail(struct smtp_sess *s)
+{
+
+	if (mock_opts.style == MOCK_STYLE_MICROSOFT)
+		return (reply(s, REPLY_MS_BADTOKEN));
+	return (xoauth2_fail_google(s));
+}
+
 /* AUTH XOAUTH2 [initial-response]. */
 static int
 auth_xoauth2(struct smtp_sess *s, char *ir)
@@ -247,7 +265,7 @@ auth_xoauth2(struct smtp_sess *s, char *ir)
 	unsigned char *dec;
 	char *user, *token;
 	size_t declen;
-	int rc;
+	int rc, injected;
 
 	if (ir == NULL) {
 		if (reply(s, "334 \r\n") == -1)
@@ -263,7 +281,8 @@ auth_xoauth2(struct smtp_sess *s, char *ir)
 		mock_log("smtp conn=%lu auth XOAUTH2 malformed", s->c->id);
 		return (reply(s, REPLY_BADB64));
 	}
-	if (!mock_opts.reject_tokens && mock_token_valid(token)) {
+	injected = mock_control_smtp(MOCK_CTL_SMTP_REJECT);
+	if (!injected && !mock_opts.reject_tokens && mock_token_valid(token)) {
 		mock_dbuf_reset(&s->user);
 		rc = mock_dbuf_add(&s->user, user, strlen(user));
 		OPENSSL_cleanse(dec, declen);
@@ -276,12 +295,12 @@ auth_xoauth2(struct smtp_sess *s, char *ir)
 		    s->user.p);
 		return (reply(s, "235 2.7.0 Accepted\r\n"));
 	}
-	mock_log("smtp conn=%lu auth XOAUTH2 rejected user=%s", s->c->id,
-	    user);
+	mock_log("smtp conn=%lu auth XOAUTH2 rejected user=%s%s", s->c->id,
+	    user, injected ? " injected=smtp-reject" : "");
 	OPENSSL_cleanse(dec, declen);
 	free(dec);
 	mock_counter_bump(MOCK_CNT_AUTH_FAILURES);
-	return (xoauth2_fail_google(s));
+	return (xoauth2_fail(s));
 }
 
 /* AUTH PLAIN / LOGIN: run the exchange, then refuse like Gmail does. */
@@ -516,6 +535,16 @@ cmd_data(struct smtp_sess *s, char *arg)
 		return (reply(s, "503 5.5.1 RCPT first.\r\n"));
 	if (reply(s, "354 Go ahead\r\n") == -1)
 		return (-1);
+	if (mock_control_smtp(MOCK_CTL_SMTP_DROP_DATA)) {
+		/* Cut mid-transfer: one line in, then gone, nothing kept. */
+		(void)mock_conn_getline(s->c, &s->line, MOCK_DATA_LINE_MAX,
+		    &toobig);
+		mock_log("smtp conn=%lu data cut injected=smtp-drop-data",
+		    s->c->id);
+		txn_reset(s);
+		s->c->abort = 1;
+		return (-1);
+	}
 	mock_dbuf_reset(&s->data);
 	if (data_read(s, &lf, &cr, &toobig) == -1)
 		return (-1);
@@ -562,6 +591,9 @@ cmd_quit(struct smtp_sess *s, char *arg)
 {
 
 	(void)arg;
+	/* Before the 221: a client may reconnect as soon as it reads it. */
+	mock_concurrency_leave();
+	s->counted = 0;
 	(void)reply(s, "221 2.0.0 closing connection\r\n");
 	return (-1);
 }
@@ -611,6 +643,8 @@ mock_smtp_serve(struct mock_conn *c, SSL_CTX *ctx)
 	s.c = c;
 	s.ctx = ctx;
 	mock_counter_bump(MOCK_CNT_SMTP_CONNECTIONS);
+	mock_concurrency_enter();
+	s.counted = 1;
 	if (mock_opts.smtp_mode == MOCK_SMTP_TLS &&
 	    mock_conn_starttls(c, ctx) == -1) {
 		mock_log("smtp conn=%lu tls handshake failed", c->id);
@@ -622,6 +656,8 @@ mock_smtp_serve(struct mock_conn *c, SSL_CTX *ctx)
 
 done:
 	mock_log("smtp conn=%lu closed", c->id);
+	if (s.counted)
+		mock_concurrency_leave();
 	mock_dbuf_free(&s.line);
 	mock_dbuf_free(&s.user);
 	mock_dbuf_free(&s.env);

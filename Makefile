@@ -28,7 +28,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
 .PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
-        demo bench fuzz \
+        demo bench fuzz mock-selftest \
         deps clean
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
@@ -93,3 +93,7 @@ $(B)/fuzz_smtp_cmd: tests/fuzz/fuzz_smtp_cmd.c proxy/smtp_cmd.c proxy/sasl.c \
                     io/b64.c upstream/reply.c upstream/xoauth2.c
 	@mkdir -p $(B)
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lcrypto
+
+# The mock provider's own tests (it is the test oracle; not in make check).
+mock-selftest: $(B)/mock-provider
+	python3 tests/mock-provider/selftest.py $(B)/mock-provider

@@ -74,6 +74,14 @@ check: deps
 	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
 	$(MAKE) unit unit-asan unit-valgrind integration-asan
 
+# Throughput, latency and memory figures (build/bench.txt); never part of
+# make check: speed is measured here, not asserted in tests.
+bench: all $(B)/loadgen
+	sh tests/bench/run.sh $(B)
+$(B)/loadgen: tests/bench/loadgen.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
+
 demo: deps
 	$(MAKE) all
 	sh tests/demo.sh $(B)

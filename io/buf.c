@@ -7,11 +7,23 @@
 
 #include "io/buf.h"
 
+/* Note how far writes reached (extra: bytes written past the data). */
+static void
+buf_mark(struct buf *b, size_t extra)
+{
+	size_t end = b->off + b->len + extra;
+
+	if (end > b->cap)
+		end = b->cap;
+	if (end > b->hw)
+		b->hw = end;
+}
+
 /* Allocate cap bytes. Returns 0, or -1 on allocation failure. */
 int
 buf_init(struct buf *b, size_t cap)
 {
-	b->off = b->len = 0;
+	b->off = b->len = b->hw = 0;
 	b->cap = cap;
 	if ((b->data = malloc(cap)) == NULL) {
 		b->cap = 0;
@@ -25,7 +37,7 @@ void
 buf_free(struct buf *b)
 {
 	if (b->data != NULL) {
-		explicit_bzero(b->data, b->cap);
+		explicit_bzero(b->data, b->hw);
 		free(b->data);
 	}
 	memset(b, 0, sizeof(*b));
@@ -58,6 +70,7 @@ void
 buf_produce(struct buf *b, size_t n)
 {
 	b->len += n;
+	buf_mark(b, 0);
 }
 
 /* Drop n bytes from the head. */
@@ -76,9 +89,11 @@ buf_consume(struct buf *b, size_t n)
 void
 buf_reset(struct buf *b)
 {
+	/* Only what was ever written: wiping the whole capacity touched
+	   every page of every buffer, and the pages stayed resident. */
 	if (b->data != NULL)
-		explicit_bzero(b->data, b->cap);
-	b->off = b->len = 0;
+		explicit_bzero(b->data, b->hw);
+	b->off = b->len = b->hw = 0;
 }
 
 /* Append n bytes. Returns 0, or -1 (nothing written) if they do not fit. */
@@ -93,6 +108,7 @@ buf_append(struct buf *b, const void *p, size_t n)
 	}
 	memcpy(b->data + b->off + b->len, p, n);
 	b->len += n;
+	buf_mark(b, 0);
 	return 0;
 }
 
@@ -115,9 +131,13 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	n = vsnprintf(buf_tail(b), room, fmt, ap);
 	va_end(ap);
 	/* vsnprintf wants room for its NUL: an exact fit counts as too long. */
-	if (n < 0 || (size_t)n >= room)
+	if (n < 0 || (size_t)n >= room) {
+		/* vsnprintf may have written part of it: leave no copy. */
+		explicit_bzero(buf_tail(b), room);
 		return -1;
+	}
 	b->len += (size_t)n;
+	buf_mark(b, 1);		/* vsnprintf's NUL */
 	return 0;
 }
 

@@ -15,6 +15,8 @@ struct buf {
 	size_t	 cap;	/* fixed at init */
 	size_t	 off;	/* start of unread data */
 	size_t	 len;	/* bytes of unread data */
+	size_t	 hw;	/* bytes ever written from data[0]: what a wipe
+			   must cover */
 };
 
 /* Allocate cap bytes. Returns 0, or -1 on allocation failure. */

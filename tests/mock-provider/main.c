@@ -52,6 +52,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -425,7 +426,7 @@ accept_thread(void *arg)
 	struct conn_job *job;
 	pthread_attr_t attr;
 	pthread_t tid;
-	int fd;
+	int fd, one = 1;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -439,6 +440,8 @@ accept_thread(void *arg)
 			}
 			continue;
 		}
+		/* Small replies must not wait for the peer's delayed ACK. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((job = malloc(sizeof(*job))) == NULL) {
 			close(fd);
 			continue;

@@ -187,6 +187,29 @@ START_TEST(test_buf_line_after_consume)
 }
 END_TEST
 
+/* Bytes written through buf_tail, moved by compaction, or left by a failed
+   buf_printf are all wiped by buf_reset. */
+START_TEST(test_buf_reset_wipes_every_write)
+{
+	struct buf b;
+	size_t i;
+
+	ck_assert_int_eq(buf_init(&b, 16), 0);
+	memcpy(buf_tail(&b), "0123456789", 10);
+	buf_produce(&b, 10);
+	buf_consume(&b, 8);
+	memcpy(buf_tail(&b), "abcdefghij", 10);	/* compacts first */
+	buf_produce(&b, 10);
+	ck_assert_int_eq(buf_printf(&b, "%s", "a too long secret"), -1);
+	for (i = b.off + b.len; i < b.cap; i++)
+		ck_assert_int_eq(b.data[i], 0);
+	buf_reset(&b);
+	for (i = 0; i < b.cap; i++)
+		ck_assert_int_eq(b.data[i], 0);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_buf_reset_wipes)
 {
 	struct buf b;
@@ -219,6 +242,7 @@ buf_suite(void)
 	tcase_add_loop_test(tc, test_buf_line, 0, N_BUF_LINES);
 	tcase_add_test(tc, test_buf_line_after_consume);
 	tcase_add_test(tc, test_buf_reset_wipes);
+	tcase_add_test(tc, test_buf_reset_wipes_every_write);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,12 @@
  * linearly (a login costs a crypt(3) anyway, and a hand-built config in a
  * test needs no hidden sort order). Validation sorts a temporary index to
  * find duplicate sections and resolve users in O(n log n).
+ *
+ * Providers: the presets below come first; a [provider NAME] section with a
+ * preset's name changes only the keys it gives. Provider URLs may hold
+ * "{tenant}"; once the whole file is read, each account gets its own copy
+ * of the URLs and scope with its tenant filled in, so nothing after
+ * config_load needs to know about tenants.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -32,6 +38,7 @@
 #include <ini.h>
 
 #include "io/log.h"
+#include "oauth/oauth.h"
 #include "proxy/config.h"
 
 #define CONFIG_LINE_MAX		198	/* inih's 200-byte line less "\n", NUL */
@@ -57,6 +64,13 @@
 #define TIMEOUT_MAX		86400
 #define AUTH_THREADS_MIN	1
 #define AUTH_THREADS_MAX	64
+#define REFRESH_MARGIN_MIN	60
+#define REFRESH_MARGIN_MAX	3000
+#define TOKEN_WAIT_MIN		1
+#define TOKEN_WAIT_MAX		600
+
+/* A tenant id: 8-4-4-4-12 hexadecimal digits. */
+#define CONFIG_GUID_LEN		36
 
 _Static_assert(LONG_MAX >= MESSAGE_SIZE_MAX, "long holds max_message_size");
 
@@ -72,7 +86,10 @@ enum ktype {
 	T_SMTP,		/* "HOST:PORT MODE" into the provider */
 	T_EMAIL,	/* exactly one '@' */
 	T_HASH,		/* a crypt(3) hash */
-	T_REF		/* the name of another section, resolved later */
+	T_REF,		/* the name of another section, resolved later */
+	T_TENANT,	/* common|organizations|consumers|GUID|domain */
+	T_GRANT,	/* refresh_token|client_credentials|service_account */
+	T_SCOPE		/* space-separated scope tokens (RFC 6749 3.3) */
 };
 
 #define K_REQ		0x01	/* required (a preset provider has them) */
@@ -115,33 +132,100 @@ static const struct key keys[] = {
 	{ S_SERVER, "auth_threads", T_LONG, SRV(auth_threads),
 	    AUTH_THREADS_MIN, AUTH_THREADS_MAX, "2", K_RESTART },
 	{ S_SERVER, "log_level", T_LOGLEVEL, SRV(log_level), 0, 0, "info", 0 },
+	{ S_SERVER, "token_key_file", T_STR, SRV(token_key_file), 0, 0, NULL,
+	    K_RESTART },
+	{ S_SERVER, "refresh_margin", T_LONG, SRV(refresh_margin),
+	    REFRESH_MARGIN_MIN, REFRESH_MARGIN_MAX, "300", K_RESTART },
+	{ S_SERVER, "token_wait_timeout", T_LONG, SRV(token_wait_timeout),
+	    TOKEN_WAIT_MIN, TOKEN_WAIT_MAX, "30", K_RESTART },
+	{ S_PROVIDER, "auth_url", T_URL, PRV(auth_url), 0, 0, NULL, 0 },
 	{ S_PROVIDER, "token_url", T_URL, PRV(token_url), 0, 0, NULL, K_REQ },
+	{ S_PROVIDER, "device_url", T_URL, PRV(device_url), 0, 0, NULL, 0 },
+	{ S_PROVIDER, "scope", T_SCOPE, PRV(scope), 0, 0, NULL, 0 },
+	{ S_PROVIDER, "app_scope", T_SCOPE, PRV(app_scope), 0, 0, NULL, 0 },
 	{ S_PROVIDER, "smtp", T_SMTP, 0, 0, 0, NULL, K_REQ },
 	{ S_PROVIDER, "ca_file", T_STR, PRV(ca_file), 0, 0, NULL, 0 },
 	{ S_ACCOUNT, "provider", T_REF, ACC(provider_name), 0, 0, NULL, K_REQ },
 	{ S_ACCOUNT, "email", T_EMAIL, ACC(email), 0, 0, NULL, K_REQ },
-	{ S_ACCOUNT, "client_id", T_STR, ACC(client_id), 0, 0, NULL, K_REQ },
+	/* Required unless grant = service_account: see account_end. */
+	{ S_ACCOUNT, "client_id", T_STR, ACC(client_id), 0, 0, NULL, 0 },
 	{ S_ACCOUNT, "client_secret", T_STR, ACC(client_secret), 0, 0, NULL,
 	    K_SECRET },
+	{ S_ACCOUNT, "grant", T_GRANT, ACC(grant), 0, 0, NULL, 0 },
+	{ S_ACCOUNT, "tenant", T_TENANT, ACC(tenant), 0, 0, NULL, 0 },
+	{ S_ACCOUNT, "scope", T_SCOPE, ACC(scope), 0, 0, NULL, 0 },
+	{ S_ACCOUNT, "client_certificate", T_STR, ACC(client_certificate),
+	    0, 0, NULL, 0 },
+	{ S_ACCOUNT, "client_key", T_STR, ACC(client_key), 0, 0, NULL, 0 },
+	{ S_ACCOUNT, "service_account_file", T_STR,
+	    ACC(service_account_file), 0, 0, NULL, 0 },
 	{ S_USER, "password_hash", T_HASH, USR(password_hash), 0, 0, NULL,
 	    K_REQ | K_SECRET },
 	{ S_USER, "account", T_REF, USR(account_name), 0, 0, NULL, K_REQ },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
-_Static_assert(NKEYS <= 32, "one bit per key in a uint32_t");
+_Static_assert(NKEYS <= 64, "one bit per key in a uint64_t");
+#define KEY_BIT(i)	((uint64_t)1 << (i))
 
-static const struct {
+/* Microsoft identity platform v2.0 endpoint ep at login host h. */
+#define MS_URL(h, tenant, ep)	"https://" h "/" tenant "/oauth2/v2.0/" ep
+#define MS_URLS(h, tenant)	MS_URL(h, tenant, "authorize"), \
+				MS_URL(h, tenant, "token"), \
+				MS_URL(h, tenant, "devicecode")
+
+/*
+ * The built-in providers (PROTOCOL.md). The national clouds' SMTP hosts
+ * come from their users' reports, not from Microsoft's documentation.
+ */
+static const struct preset {
 	const char	*name;
+	const char	*auth_url;
 	const char	*token_url;
+	const char	*device_url;
+	const char	*scope;
+	const char	*app_scope;
 	const char	*host;
 	const char	*port;
 	int		 tls;
+	int		 offline_params;
 } presets[] = {
-	{ "google", "https://oauth2.googleapis.com/token",
-	    "smtp.gmail.com", "465", 1 },
-	{ "microsoft",
-	    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-	    "smtp.office365.com", "587", 0 },
+	{ "google", "https://accounts.google.com/o/oauth2/auth",
+	    "https://oauth2.googleapis.com/token", NULL,
+	    "https://mail.google.com/", NULL, "smtp.gmail.com", "465", 1, 1 },
+	{ "microsoft", MS_URLS("login.microsoftonline.com", "{tenant}"),
+	    "https://outlook.office.com/SMTP.Send offline_access",
+	    "https://outlook.office365.com/.default",
+	    "smtp.office365.com", "587", 0, 0 },
+	/* Personal Outlook.com accounts: the tenant is always consumers. */
+	{ "outlook", MS_URLS("login.microsoftonline.com", "consumers"),
+	    "https://outlook.office.com/SMTP.Send offline_access",
+	    "https://outlook.office365.com/.default",
+	    "smtp-mail.outlook.com", "587", 0, 0 },
+	/* US Government (GCC High, DoD). */
+	{ "microsoft-us", MS_URLS("login.microsoftonline.us", "{tenant}"),
+	    "https://outlook.office365.us/SMTP.Send offline_access",
+	    "https://outlook.office365.us/.default",
+	    "smtp.office365.us", "587", 0, 0 },
+	/* China (operated by 21Vianet). */
+	{ "microsoft-china",
+	    MS_URLS("login.partner.microsoftonline.cn", "{tenant}"),
+	    "https://partner.outlook.cn/SMTP.Send offline_access",
+	    "https://partner.outlook.cn/.default",
+	    "smtp.partner.outlook.cn", "587", 0, 0 },
+};
+#define NPRESETS	(sizeof(presets) / sizeof(presets[0]))
+_Static_assert(NPRESETS <= CONFIG_MAX_PROVIDERS, "presets fit");
+
+/* A custom provider whose auth_url starts so is treated like google. */
+#define GOOGLE_AUTH_PREFIX	"https://accounts.google.com/"
+
+static const struct {
+	const char		*name;
+	enum oauth_grant	 grant;
+} grants[] = {
+	{ "refresh_token", OAUTH_GRANT_REFRESH_TOKEN },
+	{ "client_credentials", OAUTH_GRANT_CLIENT_CREDENTIALS },
+	{ "service_account", OAUTH_GRANT_SERVICE_ACCOUNT },
 };
 
 static const struct {
@@ -185,10 +269,11 @@ struct parse {
 	int		 preset;	/* a built-in provider being overridden */
 	int		 sect_line;
 	char		 label[CONFIG_LINE_MAX + 1];	/* "account foo" */
-	uint32_t	 seen;		/* bit i: keys[i] given in this section */
+	uint64_t	 seen;		/* bit i: keys[i] given in this section */
+	uint64_t	 bad;		/* bit i: ... and its value refused */
 	int		 seen_line[NKEYS];
 	int		 server_line;
-	uint32_t	 server_seen;
+	uint64_t	 server_seen;
 	size_t		 listens_cap, providers_cap, accounts_cap, users_cap;
 	struct ref	*refs;
 	size_t		 nrefs, refs_cap;
@@ -451,6 +536,85 @@ check_login(const char *s)
 	return 0;
 }
 
+/*
+ * https://..., no white space; '{' and '}' only in CONFIG_TENANT_VAR, which
+ * may appear anywhere after the scheme.
+ */
+static int
+check_url(const char *s)
+{
+	size_t skip = strlen(CONFIG_TENANT_VAR);
+
+	if (strncmp(s, "https://", strlen("https://")) != 0)
+		return -1;
+	s += strlen("https://");
+	if (*s == '\0' || *s == '/' || has_space(s))
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (strncmp(s, CONFIG_TENANT_VAR, skip) == 0)
+			s += skip - 1;
+		else if (*s == '{' || *s == '}')
+			return -1;
+	}
+	return 0;
+}
+
+static int
+is_guid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != CONFIG_GUID_LEN)
+		return 0;
+	for (i = 0; i < CONFIG_GUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A Microsoft tenant: common, organizations, consumers, a tenant id or a
+ * verified domain. It goes into URL paths: nothing else gets through.
+ */
+static int
+check_tenant(const char *s)
+{
+	if (strcmp(s, "common") == 0 || strcmp(s, "organizations") == 0 ||
+	    strcmp(s, "consumers") == 0 || is_guid(s))
+		return 0;
+	if (check_host(s) == -1 || strchr(s, '.') == NULL ||
+	    strchr(s, '_') != NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Scope tokens (RFC 6749 3.3: %x21 / %x23-5B / %x5D-7E) separated by
+ * spaces. Runs of spaces become one, in place.
+ */
+static int
+check_scope(char *s)
+{
+	char *start = s, *o = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' && (o == start || o[-1] == ' '))
+			continue;
+		if (*s != ' ' &&
+		    (*s < 0x21 || *s > 0x7e || *s == '"' || *s == '\\'))
+			return -1;
+		*o++ = *s;
+	}
+	if (o > start && o[-1] == ' ')
+		o--;
+	*o = '\0';
+	return o == start ? -1 : 0;
+}
+
 /* Split "WORD1 WORD2" in place at white space; exactly two words. */
 static int
 split2(char *s, char **second)
@@ -653,6 +817,7 @@ static void
 set_key(struct parse *p, const struct key *k, const char *v)
 {
 	char *field = (char *)sect_obj(p) + k->off;
+	char scope[CONFIG_LINE_MAX + 1];
 	const char *label = cur_label(p);
 	struct ref *nr;
 	long long n;
@@ -696,10 +861,9 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		add_listen(p, k, v);
 		return;
 	case T_URL:
-		if (strncmp(v, "https://", strlen("https://")) != 0 ||
-		    v[strlen("https://")] == '\0' || has_space(v)) {
-			perr(p, p->lineno, label, k->name,
-			    "must be an https:// URL");
+		if (check_url(v) == -1) {
+			perr(p, p->lineno, label, k->name, "must be an https:// "
+			    "URL (braces only in " CONFIG_TENANT_VAR ")");
 			return;
 		}
 		break;
@@ -732,8 +896,122 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		nr[p->nrefs].line = p->lineno;
 		p->nrefs++;
 		break;
+	case T_TENANT:
+		if (check_tenant(v) == -1) {
+			perr(p, p->lineno, label, k->name, "must be common, "
+			    "organizations, consumers, a tenant id (GUID) or a "
+			    "domain name");
+			return;
+		}
+		if (p->sect == S_ACCOUNT)
+			p->cf->accounts[p->idx].tenant_line = p->lineno;
+		break;
+	case T_GRANT:
+		for (i = 0; i < sizeof(grants) / sizeof(grants[0]); i++)
+			if (strcmp(v, grants[i].name) == 0)
+				break;
+		if (i == sizeof(grants) / sizeof(grants[0])) {
+			perr(p, p->lineno, label, k->name, "must be "
+			    "refresh_token, client_credentials or "
+			    "service_account");
+			return;
+		}
+		*(enum oauth_grant *)(void *)field = grants[i].grant;
+		return;
+	case T_SCOPE:
+		snprintf(scope, sizeof(scope), "%s", v);
+		if (check_scope(scope) == -1) {
+			perr(p, p->lineno, label, k->name, "must be scope tokens"
+			    " (printable ASCII but '\"' and '\\') separated "
+			    "by spaces");
+			return;
+		}
+		v = scope;
+		break;
 	}
 	set_str(p, (char **)(void *)field, v, k->flags & K_SECRET);
+}
+
+/* Line of key name in the current section; 0 if it was not given. */
+static int
+key_line(const struct parse *p, const char *name)
+{
+	size_t i = key_index(p->sect, name);
+
+	return (p->seen & KEY_BIT(i)) ? p->seen_line[i] : 0;
+}
+
+/* Was key name given in the current section with a value we refused? */
+static int
+key_bad(const struct parse *p, const char *name)
+{
+	return (p->bad & KEY_BIT(key_index(p->sect, name))) != 0;
+}
+
+/* Report key name, given in the current section, as not allowed here. */
+static void
+key_unused(struct parse *p, const char *name, const char *why)
+{
+	int line;
+
+	if ((line = key_line(p, name)) != 0)
+		perr(p, line, p->label, name, "%s", why);
+}
+
+/*
+ * The end of an [account]: the keys that go with its grant. Nothing is
+ * said about the grant's keys if the grant itself was refused.
+ */
+static void
+account_end(struct parse *p)
+{
+	struct cfg_account *a = &p->cf->accounts[p->idx];
+	int cert = key_line(p, "client_certificate") != 0;
+	int key = key_line(p, "client_key") != 0;
+	int secret = key_line(p, "client_secret") != 0;
+
+	if (key_bad(p, "grant"))
+		return;
+	if (a->grant == OAUTH_GRANT_SERVICE_ACCOUNT) {
+		if (key_line(p, "service_account_file") == 0)
+			perr(p, p->sect_line, p->label, "service_account_file",
+			    "missing (required with grant = service_account)");
+		key_unused(p, "client_secret",
+		    "not used with grant = service_account");
+		key_unused(p, "client_certificate",
+		    "not used with grant = service_account");
+		key_unused(p, "client_key",
+		    "not used with grant = service_account");
+		return;
+	}
+	if (key_line(p, "client_id") == 0)
+		perr(p, p->sect_line, p->label, "client_id",
+		    "missing (required)");
+	key_unused(p, "service_account_file",
+	    "only valid with grant = service_account");
+	if (a->grant != OAUTH_GRANT_CLIENT_CREDENTIALS) {
+		key_unused(p, "client_certificate",
+		    "only valid with grant = client_credentials");
+		key_unused(p, "client_key",
+		    "only valid with grant = client_credentials");
+		return;
+	}
+	if (cert && !key)
+		perr(p, key_line(p, "client_certificate"), p->label,
+		    "client_key", "missing (client_certificate and client_key "
+		    "go together)");
+	if (key && !cert)
+		perr(p, key_line(p, "client_key"), p->label,
+		    "client_certificate", "missing (client_certificate and "
+		    "client_key go together)");
+	if (secret && (cert || key))
+		perr(p, key_line(p, "client_secret"), p->label,
+		    "client_secret", "give client_secret or "
+		    "client_certificate and client_key, not both");
+	if (!secret && !cert && !key)
+		perr(p, p->sect_line, p->label, "client_secret", "missing "
+		    "(grant = client_credentials needs client_secret or "
+		    "client_certificate and client_key)");
 }
 
 /* The current section is over: report its missing keys. */
@@ -746,11 +1024,13 @@ section_end(struct parse *p)
 		return;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].sect != p->sect || !(keys[i].flags & K_REQ) ||
-		    (p->seen & (1u << i)) || p->preset)
+		    (p->seen & KEY_BIT(i)) || p->preset)
 			continue;
 		perr(p, p->sect_line, p->label, keys[i].name,
 		    "missing (required)");
 	}
+	if (p->sect == S_ACCOUNT)
+		account_end(p);
 	if (p->sect == S_SERVER)
 		p->server_seen = p->seen;
 	p->sect = S_NONE;
@@ -877,7 +1157,7 @@ section(struct parse *p, char *s)
 
 	section_end(p);
 	p->sect = S_BAD;	/* until it proves valid: its keys are ignored */
-	p->seen = 0;
+	p->seen = p->bad = 0;
 	p->preset = 0;
 	p->sect_line = p->lineno;
 	p->label[0] = '\0';
@@ -1017,7 +1297,7 @@ handler(void *user, const char *section_name, const char *name,
 	struct parse *p = user;
 	const char *label = cur_label(p);
 	const struct key *k;
-	size_t i;
+	size_t i, nerrs;
 
 	(void)section_name;	/* ours, not inih's truncated copy */
 	if (p->sect == S_BAD)
@@ -1035,13 +1315,14 @@ handler(void *user, const char *section_name, const char *name,
 		return 1;
 	}
 	k = &keys[i];
-	if ((p->seen & (1u << i)) && !(k->flags & K_REPEAT)) {
+	if ((p->seen & KEY_BIT(i)) && !(k->flags & K_REPEAT)) {
 		perr(p, p->lineno, label, name,
 		    "given twice (first at line %d)", p->seen_line[i]);
 		return 1;
 	}
-	p->seen |= 1u << i;
+	p->seen |= KEY_BIT(i);
 	p->seen_line[i] = p->lineno;
+	nerrs = p->nerrs + p->dropped;
 	if (*value == '\0')
 		perr(p, p->lineno, label, name, "empty value");
 	else if (has_ctl(value))
@@ -1051,6 +1332,8 @@ handler(void *user, const char *section_name, const char *name,
 		    "line: \" ;\" would cut the value short");
 	else
 		set_key(p, k, value);
+	if (p->nerrs + p->dropped != nerrs)
+		p->bad |= KEY_BIT(i);
 	return 1;
 }
 
@@ -1106,7 +1389,7 @@ provider_find(struct config *cf, const char *name)
 static int
 server_seen(const struct parse *p, const char *name)
 {
-	return (p->server_seen & (1u << key_index(S_SERVER, name))) != 0;
+	return (p->server_seen & KEY_BIT(key_index(S_SERVER, name))) != 0;
 }
 
 /* [server] checks that need the whole file; the host name default. */
@@ -1135,6 +1418,94 @@ validate_server(struct parse *p)
 		    "a usable host name: set hostname");
 	else
 		set_str(p, &cf->hostname, host, 0);
+}
+
+/*
+ * url with every CONFIG_TENANT_VAR replaced by tenant, in a new string
+ * (*out NULL for a NULL url). Returns 0, or -1 when out of memory.
+ */
+static int
+subst_tenant(const char *url, const char *tenant, char **out)
+{
+	size_t vlen = strlen(CONFIG_TENANT_VAR), tlen, n = 0;
+	const char *s, *v;
+	char *o;
+
+	*out = NULL;
+	if (url == NULL)
+		return 0;
+	if (tenant == NULL)
+		tenant = "";
+	tlen = strlen(tenant);
+	for (s = url; (v = strstr(s, CONFIG_TENANT_VAR)) != NULL; s = v + vlen)
+		n++;
+	if ((*out = o = malloc(strlen(url) + n * tlen + 1)) == NULL)
+		return -1;
+	for (s = url; (v = strstr(s, CONFIG_TENANT_VAR)) != NULL;
+	    s = v + vlen) {
+		memcpy(o, s, (size_t)(v - s));
+		o += v - s;
+		memcpy(o, tenant, tlen);
+		o += tlen;
+	}
+	strcpy(o, s);
+	return 0;
+}
+
+static int
+has_tenant_var(const char *url)
+{
+	return url != NULL && strstr(url, CONFIG_TENANT_VAR) != NULL;
+}
+
+/*
+ * An account whose provider is known: its tenant, and its own copy of the
+ * provider's URLs and scope with the tenant filled in.
+ */
+static void
+resolve_account(struct parse *p, struct cfg_account *a)
+{
+	const struct cfg_provider *pr = a->provider;
+	char label[CONFIG_LINE_MAX + 1];
+	const char *scope;
+	char *own;
+
+	if (!has_tenant_var(pr->auth_url) && !has_tenant_var(pr->token_url) &&
+	    !has_tenant_var(pr->device_url)) {
+		if (a->tenant != NULL) {
+			snprintf(label, sizeof(label), "account %s", a->name);
+			perr(p, a->tenant_line, label, "tenant", "provider %s "
+			    "has no " CONFIG_TENANT_VAR " in its URLs",
+			    pr->name);
+		}
+		free(a->tenant);
+		a->tenant = NULL;
+	} else if (a->tenant == NULL &&
+	    (a->tenant = strdup(CONFIG_TENANT_DEFAULT)) == NULL)
+		goto oom;
+
+	/* The account's own scope, if any, is replaced by its resolved copy. */
+	own = a->scope;
+	a->scope = NULL;
+	if (own != NULL)
+		scope = own;
+	else if (a->grant == OAUTH_GRANT_CLIENT_CREDENTIALS)
+		scope = pr->app_scope != NULL ? pr->app_scope :
+		    CONFIG_APP_SCOPE_DEFAULT;
+	else
+		scope = pr->scope;
+	if (subst_tenant(scope, a->tenant, &a->scope) == -1 ||
+	    subst_tenant(pr->auth_url, a->tenant, &a->auth_url) == -1 ||
+	    subst_tenant(pr->token_url, a->tenant, &a->token_url) == -1 ||
+	    subst_tenant(pr->device_url, a->tenant, &a->device_url) == -1) {
+		free(own);
+		goto oom;
+	}
+	free(own);
+	return;
+
+oom:
+	p->oom = 1;
 }
 
 /* Duplicate accounts and users; then every provider and account named. */
@@ -1187,6 +1558,14 @@ validate_sections(struct parse *p)
 		perr(p, p->refs[i].line, label, "account",
 		    "no [account %s] section", u->account_name);
 	}
+	for (i = 0; i < cf->nproviders; i++)
+		if (cf->providers[i].auth_url != NULL &&
+		    strncmp(cf->providers[i].auth_url, GOOGLE_AUTH_PREFIX,
+		    strlen(GOOGLE_AUTH_PREFIX)) == 0)
+			cf->providers[i].offline_params = 1;
+	for (i = 0; i < cf->naccounts; i++)
+		if (cf->accounts[i].provider != NULL)
+			resolve_account(p, &cf->accounts[i]);
 
 done:
 	free(accts);
@@ -1237,10 +1616,21 @@ join_errors(struct parse *p)
 	return out;
 }
 
+/* *dst = a copy of s, or NULL for NULL; -1 when out of memory. */
+static int
+dup_opt(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s != NULL && (*dst = strdup(s)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* A config with the defaults and the built-in providers. */
 static struct config *
 config_new(struct parse *p, const char *path)
 {
+	const struct preset *ps;
 	struct config *cf;
 	struct cfg_provider *pr;
 	size_t i;
@@ -1255,20 +1645,23 @@ config_new(struct parse *p, const char *path)
 		if (keys[i].def != NULL)
 			set_key(p, &keys[i], keys[i].def);
 	p->sect = S_NONE;
-	if ((cf->providers = calloc(CONFIG_ARRAY_MIN,
-	    sizeof(*cf->providers))) == NULL)
+	if ((cf->providers = calloc(NPRESETS, sizeof(*cf->providers))) == NULL)
 		goto fail;
-	p->providers_cap = CONFIG_ARRAY_MIN;
-	_Static_assert(sizeof(presets) / sizeof(presets[0]) <=
-	    CONFIG_ARRAY_MIN, "presets fit the first allocation");
-	for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+	p->providers_cap = NPRESETS;
+	for (i = 0; i < NPRESETS; i++) {
+		ps = &presets[i];
 		pr = &cf->providers[cf->nproviders++];
-		if ((pr->name = strdup(presets[i].name)) == NULL ||
-		    (pr->token_url = strdup(presets[i].token_url)) == NULL ||
-		    (pr->smtp_host = strdup(presets[i].host)) == NULL ||
-		    (pr->smtp_port = strdup(presets[i].port)) == NULL)
+		if (dup_opt(&pr->name, ps->name) == -1 ||
+		    dup_opt(&pr->auth_url, ps->auth_url) == -1 ||
+		    dup_opt(&pr->token_url, ps->token_url) == -1 ||
+		    dup_opt(&pr->device_url, ps->device_url) == -1 ||
+		    dup_opt(&pr->scope, ps->scope) == -1 ||
+		    dup_opt(&pr->app_scope, ps->app_scope) == -1 ||
+		    dup_opt(&pr->smtp_host, ps->host) == -1 ||
+		    dup_opt(&pr->smtp_port, ps->port) == -1)
 			goto fail;
-		pr->smtp_tls = presets[i].tls;
+		pr->smtp_tls = ps->tls;
+		pr->offline_params = ps->offline_params;
 	}
 	if (p->oom || p->nerrs > 0)
 		goto fail;
@@ -1351,9 +1744,14 @@ config_free(struct config *cf)
 	free(cf->tls_cert);
 	free(cf->tls_key);
 	free(cf->state_dir);
+	free(cf->token_key_file);
 	for (i = 0; i < cf->nproviders; i++) {
 		free(cf->providers[i].name);
+		free(cf->providers[i].auth_url);
 		free(cf->providers[i].token_url);
+		free(cf->providers[i].device_url);
+		free(cf->providers[i].scope);
+		free(cf->providers[i].app_scope);
 		free(cf->providers[i].smtp_host);
 		free(cf->providers[i].smtp_port);
 		free(cf->providers[i].ca_file);
@@ -1365,6 +1763,14 @@ config_free(struct config *cf)
 		free(cf->accounts[i].email);
 		free(cf->accounts[i].client_id);
 		wipe_free(cf->accounts[i].client_secret);
+		free(cf->accounts[i].tenant);
+		free(cf->accounts[i].client_certificate);
+		free(cf->accounts[i].client_key);
+		free(cf->accounts[i].service_account_file);
+		free(cf->accounts[i].auth_url);
+		free(cf->accounts[i].token_url);
+		free(cf->accounts[i].device_url);
+		free(cf->accounts[i].scope);
 	}
 	free(cf->accounts);
 	for (i = 0; i < cf->nusers; i++) {
@@ -1398,4 +1804,41 @@ config_account(const struct config *cf, const char *name)
 		if (strcmp(cf->accounts[i].name, name) == 0)
 			return &cf->accounts[i];
 	return NULL;
+}
+
+/*
+ * What the token manager needs for account a (for oauth_account_add): the
+ * strings point into a, which must outlive oc.
+ */
+void
+config_oauth_account(const struct cfg_account *a,
+    struct oauth_account_cfg *oc)
+{
+	memset(oc, 0, sizeof(*oc));
+	oc->name = a->name;
+	oc->token_url = a->token_url;
+	oc->client_id = a->client_id;
+	oc->client_secret = a->client_secret;
+	oc->ca_file = a->provider->ca_file;
+	oc->grant = a->grant;
+	oc->scope = a->scope;
+	oc->email = a->email;
+	oc->client_cert_file = a->client_certificate;
+	oc->client_key_file = a->client_key;
+	oc->service_account_file = a->service_account_file;
+}
+
+/*
+ * The token manager's settings from cf (for oauth_new); seal_key is NULL
+ * or the STORE_KEY_LEN bytes read from token_key_file.
+ */
+void
+config_oauth_opts(const struct config *cf, const unsigned char *seal_key,
+    struct oauth_opts *oo)
+{
+	memset(oo, 0, sizeof(*oo));
+	oo->state_dir = cf->state_dir;
+	oo->seal_key = seal_key;
+	oo->refresh_margin = cf->refresh_margin;
+	oo->wait_timeout = cf->token_wait_timeout;
 }

@@ -14,7 +14,15 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "oauth/oauth.h"
+
 #define CONFIG_DEFAULT_PATH	"/etc/authrelay/authrelay.ini"
+/* Written in a provider's URLs; replaced by each account's tenant. */
+#define CONFIG_TENANT_VAR	"{tenant}"
+#define CONFIG_TENANT_DEFAULT	"common"
+/* Scope of grant = client_credentials when neither account nor provider
+   gives one (Microsoft 365, app-only SMTP.SendAsApp). */
+#define CONFIG_APP_SCOPE_DEFAULT "https://outlook.office365.com/.default"
 
 enum listen_mode { LISTEN_STARTTLS, LISTEN_TLS };
 
@@ -26,13 +34,23 @@ struct cfg_listen {
 	int			 line;
 };
 
+/*
+ * A provider as written (or preset): its URLs may hold CONFIG_TENANT_VAR;
+ * the accounts using it hold the URLs with the tenant filled in.
+ */
 struct cfg_provider {
 	char	*name;
+	char	*auth_url;		/* NULL: no authorization-code flow */
 	char	*token_url;
+	char	*device_url;		/* NULL: no device-code flow */
+	char	*scope;			/* NULL: none asked for */
+	char	*app_scope;		/* client_credentials; NULL: default */
 	char	*smtp_host;
 	char	*smtp_port;		/* numeric string */
 	int	 smtp_tls;		/* 1: implicit TLS, 0: STARTTLS */
 	char	*ca_file;		/* NULL: system store */
+	int	 offline_params;	/* authorize asks for access_type=offline
+					   and prompt=consent (Google) */
 	int	 line;			/* 0 for an untouched preset */
 };
 
@@ -41,8 +59,24 @@ struct cfg_account {
 	char			*provider_name;
 	struct cfg_provider	*provider;	/* resolved by validation */
 	char			*email;
-	char			*client_id;
+	char			*client_id;	/* NULL only for a service
+						   account */
 	char			*client_secret;	/* NULL: public client */
+	enum oauth_grant	 grant;		/* default refresh_token */
+	char			*tenant;	/* NULL if the provider has no
+						   {tenant}; default common */
+	int			 tenant_line;	/* 0: not given */
+	char			*client_certificate;	/* PEM, with ... */
+	char			*client_key;		/* ... its key */
+	char			*service_account_file;	/* Google JSON key */
+	/* Resolved by validation, tenant filled in. */
+	char			*auth_url;	/* NULL if the provider has none */
+	char			*token_url;
+	char			*device_url;	/* NULL if the provider has none */
+	char			*scope;		/* the account's, else the
+						   provider's (app_scope for
+						   client_credentials); NULL:
+						   none */
 	int			 line;
 };
 
@@ -63,6 +97,9 @@ struct config {
 	char			*tls_cert;
 	char			*tls_key;
 	char			*state_dir;	/* default /var/lib/authrelay */
+	char			*token_key_file;	/* NULL: tokens unsealed */
+	long			 refresh_margin;	/* s, default 300 */
+	long			 token_wait_timeout;	/* s, default 30 */
 	long			 max_connections;	/* default 10000 */
 	long			 max_message_size;	/* default 35882577 */
 	long			 command_timeout;	/* s, default 300 */
@@ -91,5 +128,17 @@ void		 config_free(struct config *);
 /* Lookups by name; NULL if absent. */
 struct cfg_user	*config_user(const struct config *, const char *name);
 struct cfg_account *config_account(const struct config *, const char *name);
+/*
+ * What the token manager needs for account a (for oauth_account_add): the
+ * strings point into a, which must outlive oc.
+ */
+void		 config_oauth_account(const struct cfg_account *a,
+		    struct oauth_account_cfg *oc);
+/*
+ * The token manager's settings from cf (for oauth_new); seal_key is NULL
+ * or the STORE_KEY_LEN bytes read from token_key_file.
+ */
+void		 config_oauth_opts(const struct config *cf,
+		    const unsigned char *seal_key, struct oauth_opts *oo);
 
 #endif

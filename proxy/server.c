@@ -16,8 +16,15 @@
 
 #include "io/conn.h"
 #include "io/log.h"
+#include "oauth/store.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+
+/*
+ * The token sealing key read from token_key_file: it must outlive the token
+ * manager, and there is one server per process. Wiped by server_free.
+ */
+static unsigned char	server_seal_key[STORE_KEY_LEN];
 
 /* Connections taken from one listener per loop iteration. */
 #define SERVER_ACCEPT_BURST	64
@@ -190,14 +197,9 @@ server_accounts(struct server *srv)
 		struct cfg_account *a = &cfg->accounts[i];
 		struct cfg_provider *p = a->provider;
 		struct relay_account *ra = &srv->accounts[i];
-		struct oauth_account_cfg oc = {
-			.name = a->name,
-			.token_url = p->token_url,
-			.client_id = a->client_id,
-			.client_secret = a->client_secret,
-			.ca_file = p->ca_file,
-		};
+		struct oauth_account_cfg oc;
 
+		config_oauth_account(a, &oc);
 		ra->cfg = a;
 		if ((ra->oauth = oauth_account_add(srv->oauth, &oc)) == NULL)
 			return -1;
@@ -222,6 +224,8 @@ server_accounts(struct server *srv)
 int
 server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 {
+	struct oauth_opts oo;
+	char err[256];
 	size_t i;
 
 	memset(srv, 0, sizeof(*srv));
@@ -239,12 +243,14 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 	}
 	if (server_tls(srv) == -1)
 		return -1;
-	struct oauth_opts oo = {
-		.state_dir = cfg->state_dir,
-		.refresh_margin = OAUTH_EXPIRY_MARGIN,
-		.wait_timeout = OAUTH_WAIT_TIMEOUT,
-	};
-
+	if (cfg->token_key_file != NULL && store_load_key(cfg->token_key_file,
+	    server_seal_key, err, sizeof(err)) == -1) {
+		fprintf(stderr, "authrelay: %s: token_key_file: %s\n",
+		    cfg->path, err);
+		return -1;
+	}
+	config_oauth_opts(cfg, cfg->token_key_file != NULL ? server_seal_key :
+	    NULL, &oo);
 	if ((srv->oauth = oauth_new(loop, &oo)) == NULL ||
 	    server_accounts(srv) == -1) {
 		fprintf(stderr, "authrelay: cannot set up token handling\n");
@@ -302,6 +308,7 @@ server_free(struct server *srv)
 	workq_free(srv->resolveq);
 	if (srv->oauth != NULL)
 		oauth_free(srv->oauth);
+	explicit_bzero(server_seal_key, sizeof(server_seal_key));
 	free(srv->accounts);
 	if (srv->provider_ctx != NULL)
 		for (i = 0; i < srv->cfg->nproviders; i++)

@@ -2,7 +2,9 @@
  * check_config: proxy/config. Each test writes its INI text to a mkstemp
  * file, loads it, and checks either the parsed values or the exact set of
  * "PATH:LINE: [section] key: ..." error lines, and that no secret value is
- * ever part of the error text. The shipped example must load too.
+ * ever part of the error text. The shipped example must load too. Presets,
+ * overrides, tenants and grants are checked through what each account ends
+ * up with.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -26,6 +28,10 @@
 #define EXAMPLE_MAX	65536
 #define ERRORS_SHOWN	100	/* CONFIG_MAX_ERRORS in proxy/config.c */
 #define ERRORS_MADE	150
+#define NPRESETS	5	/* built-in providers */
+
+/* The Microsoft identity platform URLs of tenant t at login host h. */
+#define MS(h, t, ep)	"https://" h "/" t "/oauth2/v2.0/" ep
 
 /* Four lines each: a valid [server], [account a] and (three) [user u]. */
 #define SERVER	"[server]\nlisten = 127.0.0.1:2525 starttls\n" \
@@ -33,6 +39,9 @@
 #define ACCOUNT	"[account a]\nprovider = google\nemail = a@example.com\n" \
 		"client_id = cid\n"
 #define USER	"[user u]\npassword_hash = $6$salt$hash\naccount = a\n"
+/* Four lines: the start of an [account a] of provider P, line 5 to 8. */
+#define ACCT(P)	"[account a]\nprovider = " P "\nemail = a@example.com\n" \
+		"client_id = cid\n"
 /* Account names of 64 bytes: NAME64 "x", NAME64 "y". */
 #define NAME64	"acct-64-name-that-is-exactly-sixty-four-bytes-long-abcdefghijk-"
 
@@ -329,6 +338,124 @@ static const struct {
 	    { { 6, "[provider google] smtp: the host must be" } } },
 	{ SERVER "[provider google]\nsmtp = [nope]:465 tls\n", 1,
 	    { { 6, "[provider google] smtp: the host must be" } } },
+
+	/* Token keys of [server]. */
+	{ SERVER "refresh_margin = 59\n", 1, { { 5, "[server] refresh_margin: "
+	    "out of range (allowed: 60..3000)" } } },
+	{ SERVER "refresh_margin = 3001\n", 1,
+	    { { 5, "[server] refresh_margin: out of range" } } },
+	{ SERVER "token_wait_timeout = 0\n", 1, { { 5, "[server] "
+	    "token_wait_timeout: out of range (allowed: 1..600)" } } },
+	{ SERVER "token_wait_timeout = 601\n", 1,
+	    { { 5, "[server] token_wait_timeout: out of range" } } },
+	{ SERVER "token_key_file =\n", 1,
+	    { { 5, "[server] token_key_file: empty value" } } },
+
+	/* Provider URLs and scopes. */
+	{ SERVER "[provider google]\nauth_url = http://a.example/auth\n", 1,
+	    { { 6, "[provider google] auth_url: must be an https:// URL "
+	    "(braces only in {tenant})" } } },
+	{ SERVER "[provider microsoft]\ndevice_url = https:///x\n", 1,
+	    { { 6, "[provider microsoft] device_url: must be an https://" } } },
+	{ SERVER "[provider microsoft]\n"
+	    "token_url = https://l.example/{tenantx}/token\n", 1,
+	    { { 6, "[provider microsoft] token_url: must be an https://" } } },
+	{ SERVER "[provider microsoft]\n"
+	    "token_url = https://l.example/{tenant/token\n", 1,
+	    { { 6, "[provider microsoft] token_url: must be an https://" } } },
+	{ SERVER "[provider microsoft]\n"
+	    "token_url = https://l.example/tenant}/token\n", 1,
+	    { { 6, "[provider microsoft] token_url: must be an https://" } } },
+	{ SERVER "[provider google]\nscope = a \"b\"\n", 1,
+	    { { 6, "[provider google] scope: must be scope tokens" } } },
+	{ SERVER "[provider google]\nscope = a\\b\n", 1,
+	    { { 6, "[provider google] scope: must be scope tokens" } } },
+	{ SERVER "[provider google]\nscope = caf\xc3\xa9\n", 1,
+	    { { 6, "[provider google] scope: must be scope tokens" } } },
+	{ SERVER "[provider google]\napp_scope = x\x7fy\n", 1,
+	    { { 6, "[provider google] app_scope: control character" } } },
+	{ SERVER "[provider corp]\nauth_url = https://a.example/\n"
+	    "smtp = h:1 tls\n", 1,
+	    { { 5, "[provider corp] token_url: missing (required)" } } },
+
+	/* Tenants. */
+	{ SERVER ACCT("microsoft") "tenant = a/b\n", 1,
+	    { { 9, "[account a] tenant: must be common, organizations, "
+	    "consumers, a tenant id (GUID) or a domain name" } } },
+	{ SERVER ACCT("microsoft") "tenant = contoso\n", 1,
+	    { { 9, "[account a] tenant: must be common" } } },
+	{ SERVER ACCT("microsoft") "tenant = my_co.example\n", 1,
+	    { { 9, "[account a] tenant: must be common" } } },
+	{ SERVER ACCT("microsoft") "tenant = Common\n", 1,
+	    { { 9, "[account a] tenant: must be common" } } },
+	{ SERVER ACCT("microsoft")
+	    "tenant = 0000000-0000-0000-0000-0000000000000\n", 1,
+	    { { 9, "[account a] tenant: must be common" } } },
+	{ SERVER ACCT("microsoft") "tenant = {tenant}\n", 1,
+	    { { 9, "[account a] tenant: must be common" } } },
+	{ SERVER ACCT("google") "tenant = common\n", 1,
+	    { { 9, "[account a] tenant: provider google has no {tenant} in "
+	    "its URLs" } } },
+	{ SERVER ACCT("outlook") "tenant = consumers\n", 1,
+	    { { 9, "[account a] tenant: provider outlook has no {tenant}" } } },
+	{ SERVER "[provider microsoft]\n"
+	    "auth_url = https://l.example/c/authorize\n"
+	    "token_url = https://l.example/c/token\n"
+	    "device_url = https://l.example/c/devicecode\n"
+	    ACCT("microsoft") "tenant = organizations\n", 1,
+	    { { 13, "[account a] tenant: provider microsoft has no" } } },
+
+	/* Grants and the keys that go with them. */
+	{ SERVER ACCT("google") "grant = password\n", 1,
+	    { { 9, "[account a] grant: must be refresh_token, "
+	    "client_credentials or service_account" } } },
+	/* A refused grant says nothing of the keys that depend on it. */
+	{ SERVER ACCT("google") "grant = service-account\n"
+	    "service_account_file = /k.json\n", 1,
+	    { { 9, "[account a] grant: must be" } } },
+	{ SERVER ACCT("google") "grant = service_account\n", 1,
+	    { { 5, "[account a] service_account_file: missing (required with "
+	    "grant = service_account)" } } },
+	{ SERVER ACCT("google") "grant = service_account\n"
+	    "service_account_file = /k.json\nclient_secret = s\n"
+	    "client_certificate = /c.pem\nclient_key = /k.pem\n", 3,
+	    { { 11, "[account a] client_secret: not used with grant = "
+	    "service_account" },
+	      { 12, "[account a] client_certificate: not used with grant" },
+	      { 13, "[account a] client_key: not used with grant" } } },
+	{ SERVER ACCT("google") "service_account_file = /k.json\n", 1,
+	    { { 9, "[account a] service_account_file: only valid with grant = "
+	    "service_account" } } },
+	{ SERVER ACCT("microsoft") "client_certificate = /c.pem\n"
+	    "client_key = /k.pem\n", 2,
+	    { { 9, "[account a] client_certificate: only valid with grant = "
+	    "client_credentials" },
+	      { 10, "[account a] client_key: only valid with grant" } } },
+	{ SERVER ACCT("microsoft") "grant = client_credentials\n", 1,
+	    { { 5, "[account a] client_secret: missing (grant = "
+	    "client_credentials needs client_secret or client_certificate "
+	    "and client_key)" } } },
+	{ SERVER ACCT("microsoft") "grant = client_credentials\n"
+	    "client_certificate = /c.pem\n", 1,
+	    { { 10, "[account a] client_key: missing (client_certificate and "
+	    "client_key go together)" } } },
+	{ SERVER ACCT("microsoft") "grant = client_credentials\n"
+	    "client_key = /k.pem\n", 1,
+	    { { 10, "[account a] client_certificate: missing (client_"
+	    "certificate and client_key go together)" } } },
+	{ SERVER ACCT("microsoft") "grant = client_credentials\n"
+	    "client_secret = s\nclient_certificate = /c.pem\n"
+	    "client_key = /k.pem\n", 1,
+	    { { 10, "[account a] client_secret: give client_secret or "
+	    "client_certificate and client_key, not both" } } },
+	{ SERVER "[account a]\nprovider = microsoft\nemail = a@example.com\n"
+	    "grant = client_credentials\nclient_secret = s\n", 1,
+	    { { 5, "[account a] client_id: missing (required)" } } },
+	{ SERVER ACCT("microsoft") "scope = \"all\"\n", 1,
+	    { { 9, "[account a] scope: must be scope tokens" } } },
+	{ SERVER ACCT("microsoft") "grant = refresh_token\n"
+	    "grant = client_credentials\n", 1,
+	    { { 10, "[account a] grant: given twice (first at line 9)" } } },
 };
 #define N_BAD	(sizeof(bad) / sizeof(bad[0]))
 
@@ -383,9 +510,12 @@ START_TEST(test_config_minimal)
 	ck_assert_int_eq(cf->upstream_timeout, 300);
 	ck_assert_int_eq(cf->auth_threads, 2);
 	ck_assert_int_eq(cf->log_level, LOG_INFO);
+	ck_assert_ptr_null(cf->token_key_file);
+	ck_assert_int_eq(cf->refresh_margin, 300);
+	ck_assert_int_eq(cf->token_wait_timeout, 30);
 
-	/* Presets, untouched. */
-	ck_assert_uint_eq(cf->nproviders, 2);
+	/* Presets, untouched (all of them: test_config_presets). */
+	ck_assert_uint_eq(cf->nproviders, NPRESETS);
 	ck_assert_str_eq(cf->providers[0].name, "google");
 	ck_assert_str_eq(cf->providers[0].token_url,
 	    "https://oauth2.googleapis.com/token");
@@ -396,7 +526,7 @@ START_TEST(test_config_minimal)
 	ck_assert_int_eq(cf->providers[0].line, 0);
 	ck_assert_str_eq(cf->providers[1].name, "microsoft");
 	ck_assert_str_eq(cf->providers[1].token_url,
-	    "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+	    MS("login.microsoftonline.com", "{tenant}", "token"));
 	ck_assert_str_eq(cf->providers[1].smtp_host, "smtp.office365.com");
 	ck_assert_str_eq(cf->providers[1].smtp_port, "587");
 	ck_assert_int_eq(cf->providers[1].smtp_tls, 0);
@@ -412,6 +542,13 @@ START_TEST(test_config_minimal)
 	ck_assert_str_eq(a->client_id, "cid");
 	ck_assert_ptr_null(a->client_secret);
 	ck_assert_int_eq(a->line, 5);
+	/* Resolved from the google preset; google has no tenant. */
+	ck_assert_int_eq(a->grant, OAUTH_GRANT_REFRESH_TOKEN);
+	ck_assert_ptr_null(a->tenant);
+	ck_assert_str_eq(a->auth_url, "https://accounts.google.com/o/oauth2/auth");
+	ck_assert_str_eq(a->token_url, "https://oauth2.googleapis.com/token");
+	ck_assert_ptr_null(a->device_url);
+	ck_assert_str_eq(a->scope, "https://mail.google.com/");
 
 	ck_assert_uint_eq(cf->nusers, 1);
 	u = config_user(cf, "u");
@@ -522,10 +659,10 @@ START_TEST(test_config_full)
 	ck_assert_int_eq(cf->log_level, LOG_DEBUG);
 
 	/* Presets first, overridden key by key; then the new provider. */
-	ck_assert_uint_eq(cf->nproviders, 3);
+	ck_assert_uint_eq(cf->nproviders, NPRESETS + 1);
 	g = &cf->providers[0];
 	m = &cf->providers[1];
-	c = &cf->providers[2];
+	c = &cf->providers[NPRESETS];
 	ck_assert_str_eq(g->name, "google");
 	ck_assert_str_eq(g->token_url, "https://oauth2.googleapis.com/token");
 	ck_assert_str_eq(g->smtp_host, "smtp.gmail.com");
@@ -535,7 +672,7 @@ START_TEST(test_config_full)
 	ck_assert_int_eq(g->line, 18);
 	ck_assert_str_eq(m->name, "microsoft");
 	ck_assert_str_eq(m->token_url,
-	    "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+	    MS("login.microsoftonline.com", "{tenant}", "token"));
 	ck_assert_str_eq(m->smtp_host, "smtp-mail.outlook.com");
 	ck_assert_str_eq(m->smtp_port, "587");
 	ck_assert_int_eq(m->smtp_tls, 0);
@@ -560,8 +697,21 @@ START_TEST(test_config_full)
 	ck_assert_str_eq(cf->accounts[0].client_secret, "GOCSPX-a~b.c_d-e;f#g");
 	ck_assert_ptr_eq(cf->accounts[1].provider, m);
 	ck_assert_ptr_null(cf->accounts[1].client_secret);
+	/* The default tenant, filled in. */
+	ck_assert_str_eq(cf->accounts[1].tenant, "common");
+	ck_assert_str_eq(cf->accounts[1].token_url,
+	    MS("login.microsoftonline.com", "common", "token"));
 	ck_assert_ptr_eq(cf->accounts[2].provider, c);
 	ck_assert_int_eq(cf->accounts[2].line, 35);
+	/* A custom provider with only the required keys. */
+	ck_assert_ptr_null(c->auth_url);
+	ck_assert_ptr_null(c->device_url);
+	ck_assert_ptr_null(c->scope);
+	ck_assert_ptr_null(cf->accounts[2].auth_url);
+	ck_assert_ptr_null(cf->accounts[2].scope);
+	ck_assert_ptr_null(cf->accounts[2].tenant);
+	ck_assert_str_eq(cf->accounts[2].token_url,
+	    "https://login.corp.example/oauth2/token");
 
 	ck_assert_uint_eq(cf->nusers, 3);
 	ck_assert_ptr_eq(config_user(cf, "printer@office")->account,
@@ -573,6 +723,261 @@ START_TEST(test_config_full)
 	ck_assert_ptr_eq(config_user(cf, "nas")->account,
 	    config_account(cf, "corp-1.x"));
 	ck_assert_int_eq(config_user(cf, "nas")->line, 45);
+	config_free(cf);
+}
+END_TEST
+
+/* What each preset is, as an account of it sees it. */
+static const struct {
+	const char	*name;
+	const char	*auth_url;	/* with the tenant of the row */
+	const char	*token_url;
+	const char	*device_url;
+	const char	*scope;
+	const char	*app_scope;	/* the scope of client_credentials */
+	const char	*host;
+	const char	*port;
+	int		 tls;
+	int		 offline_params;
+	const char	*tenant;	/* NULL: the provider takes none */
+} preset_rows[] = {
+	{ "google", "https://accounts.google.com/o/oauth2/auth",
+	    "https://oauth2.googleapis.com/token", NULL,
+	    "https://mail.google.com/", CONFIG_APP_SCOPE_DEFAULT,
+	    "smtp.gmail.com", "465", 1, 1, NULL },
+	{ "microsoft", MS("login.microsoftonline.com", "common", "authorize"),
+	    MS("login.microsoftonline.com", "common", "token"),
+	    MS("login.microsoftonline.com", "common", "devicecode"),
+	    "https://outlook.office.com/SMTP.Send offline_access",
+	    "https://outlook.office365.com/.default",
+	    "smtp.office365.com", "587", 0, 0, "common" },
+	{ "outlook", MS("login.microsoftonline.com", "consumers", "authorize"),
+	    MS("login.microsoftonline.com", "consumers", "token"),
+	    MS("login.microsoftonline.com", "consumers", "devicecode"),
+	    "https://outlook.office.com/SMTP.Send offline_access",
+	    "https://outlook.office365.com/.default",
+	    "smtp-mail.outlook.com", "587", 0, 0, NULL },
+	{ "microsoft-us", MS("login.microsoftonline.us", "common", "authorize"),
+	    MS("login.microsoftonline.us", "common", "token"),
+	    MS("login.microsoftonline.us", "common", "devicecode"),
+	    "https://outlook.office365.us/SMTP.Send offline_access",
+	    "https://outlook.office365.us/.default",
+	    "smtp.office365.us", "587", 0, 0, "common" },
+	{ "microsoft-china",
+	    MS("login.partner.microsoftonline.cn", "common", "authorize"),
+	    MS("login.partner.microsoftonline.cn", "common", "token"),
+	    MS("login.partner.microsoftonline.cn", "common", "devicecode"),
+	    "https://partner.outlook.cn/SMTP.Send offline_access",
+	    "https://partner.outlook.cn/.default",
+	    "smtp.partner.outlook.cn", "587", 0, 0, "common" },
+};
+
+/*
+ * Each preset in an account of the default grant and in one of
+ * client_credentials (with its app-only scope).
+ */
+START_TEST(test_config_presets)
+{
+	char text[TEXTSZ];
+	struct config *cf;
+	struct cfg_account *a, *app;
+
+	ck_assert_uint_eq(sizeof(preset_rows) / sizeof(preset_rows[0]),
+	    NPRESETS);
+	snprintf(text, sizeof(text), SERVER ACCT("%s") "[account app]\n"
+	    "provider = %s\nemail = b@example.com\nclient_id = cid\n"
+	    "grant = client_credentials\nclient_secret = s\n",
+	    preset_rows[_i].name, preset_rows[_i].name);
+	cf = load_ok(text);
+	ck_assert_uint_eq(cf->nproviders, NPRESETS);
+	ck_assert_str_eq(cf->providers[_i].name, preset_rows[_i].name);
+	ck_assert_int_eq(cf->providers[_i].line, 0);
+	ck_assert_str_eq(cf->providers[_i].smtp_host, preset_rows[_i].host);
+	ck_assert_str_eq(cf->providers[_i].smtp_port, preset_rows[_i].port);
+	ck_assert_int_eq(cf->providers[_i].smtp_tls, preset_rows[_i].tls);
+	ck_assert_int_eq(cf->providers[_i].offline_params,
+	    preset_rows[_i].offline_params);
+	ck_assert_ptr_null(cf->providers[_i].ca_file);
+
+	a = config_account(cf, "a");
+	ck_assert_ptr_eq(a->provider, &cf->providers[_i]);
+	ck_assert_str_eq(a->auth_url, preset_rows[_i].auth_url);
+	ck_assert_str_eq(a->token_url, preset_rows[_i].token_url);
+	if (preset_rows[_i].device_url == NULL)
+		ck_assert_ptr_null(a->device_url);
+	else
+		ck_assert_str_eq(a->device_url, preset_rows[_i].device_url);
+	ck_assert_str_eq(a->scope, preset_rows[_i].scope);
+	if (preset_rows[_i].tenant == NULL)
+		ck_assert_ptr_null(a->tenant);
+	else
+		ck_assert_str_eq(a->tenant, preset_rows[_i].tenant);
+
+	app = config_account(cf, "app");
+	ck_assert_int_eq(app->grant, OAUTH_GRANT_CLIENT_CREDENTIALS);
+	ck_assert_str_eq(app->scope, preset_rows[_i].app_scope);
+	ck_assert_str_eq(app->token_url, preset_rows[_i].token_url);
+	config_free(cf);
+}
+END_TEST
+
+/* {tenant} filled in per account, wherever a provider puts it. */
+START_TEST(test_config_tenants)
+{
+	static const char text[] =
+	    SERVER
+	    "[provider b2c]\n"						/* 5 */
+	    "auth_url = https://{tenant}.example/{tenant}/auth?x=1\n"
+	    "token_url = https://t.example/{tenant}\n"
+	    "scope = https://{tenant}/x offline_access\n"
+	    "smtp = smtp.example:587 starttls\n"
+	    "[account guid]\n"						/* 10 */
+	    "provider = microsoft\nemail = a@example.com\nclient_id = c\n"
+	    "tenant = 0123abcd-89AB-cdef-0123-456789abcdef\n"
+	    "[account dom]\n"
+	    "provider = microsoft-us\nemail = a@example.com\nclient_id = c\n"
+	    "tenant = contoso.onmicrosoft.us\n"
+	    "[account org]\n"
+	    "provider = microsoft-china\nemail = a@example.com\nclient_id = c\n"
+	    "tenant = organizations\n"
+	    "[account b]\n"
+	    "provider = b2c\nemail = a@example.com\nclient_id = c\n"
+	    "tenant = fabrikam.example\n"
+	    "[account b-default]\n"
+	    "provider = b2c\nemail = a@example.com\nclient_id = c\n";
+	struct config *cf;
+	struct cfg_account *a;
+
+	cf = load_ok(text);
+	a = config_account(cf, "guid");
+	ck_assert_str_eq(a->tenant, "0123abcd-89AB-cdef-0123-456789abcdef");
+	ck_assert_int_eq(a->tenant_line, 14);
+	ck_assert_str_eq(a->auth_url, MS("login.microsoftonline.com",
+	    "0123abcd-89AB-cdef-0123-456789abcdef", "authorize"));
+	ck_assert_str_eq(a->token_url, MS("login.microsoftonline.com",
+	    "0123abcd-89AB-cdef-0123-456789abcdef", "token"));
+	ck_assert_str_eq(a->device_url, MS("login.microsoftonline.com",
+	    "0123abcd-89AB-cdef-0123-456789abcdef", "devicecode"));
+	a = config_account(cf, "dom");
+	ck_assert_str_eq(a->token_url, MS("login.microsoftonline.us",
+	    "contoso.onmicrosoft.us", "token"));
+	a = config_account(cf, "org");
+	ck_assert_str_eq(a->auth_url, MS("login.partner.microsoftonline.cn",
+	    "organizations", "authorize"));
+	a = config_account(cf, "b");
+	ck_assert_str_eq(a->auth_url,
+	    "https://fabrikam.example.example/fabrikam.example/auth?x=1");
+	ck_assert_str_eq(a->token_url, "https://t.example/fabrikam.example");
+	ck_assert_str_eq(a->scope,
+	    "https://fabrikam.example/x offline_access");
+	ck_assert_ptr_null(a->device_url);
+	a = config_account(cf, "b-default");
+	ck_assert_str_eq(a->tenant, "common");
+	ck_assert_int_eq(a->tenant_line, 0);
+	ck_assert_str_eq(a->token_url, "https://t.example/common");
+	/* The provider keeps its template. */
+	ck_assert_str_eq(a->provider->token_url, "https://t.example/{tenant}");
+	config_free(cf);
+}
+END_TEST
+
+/* Grants, scopes, overrides, and the [server] token keys. */
+START_TEST(test_config_grants)
+{
+	static const char text[] =
+	    SERVER
+	    "token_key_file = /etc/authrelay/token.key\n"		/* 5 */
+	    "refresh_margin = 60\n"
+	    "token_wait_timeout = 600\n"
+	    "[provider microsoft]\n"
+	    "app_scope = https://example.test/.default\n"
+	    "scope = https://outlook.office.com/SMTP.Send   offline_access\n"
+	    "[provider corp]\n"
+	    "auth_url = https://accounts.google.com/o/oauth2/v2/auth\n"
+	    "token_url = https://corp.example/token\n"
+	    "smtp = smtp.corp.example:465 tls\n"
+	    "[account sa]\n"
+	    "provider = google\nemail = a@example.com\n"
+	    "grant = service_account\n"
+	    "service_account_file = /etc/authrelay/sa.json\n"
+	    "[account cc-secret]\n"
+	    "provider = microsoft\nemail = a@example.com\nclient_id = c\n"
+	    "grant = client_credentials\nclient_secret = s\n"
+	    "[account cc-cert]\n"
+	    "provider = microsoft-us\nemail = a@example.com\nclient_id = c\n"
+	    "grant = client_credentials\n"
+	    "client_certificate = /etc/authrelay/app.pem\n"
+	    "client_key = /etc/authrelay/app.key\n"
+	    "scope = https://outlook.office365.us/.default\n"
+	    "[account rt]\n"
+	    "provider = microsoft\nemail = a@example.com\nclient_id = c\n"
+	    "grant = refresh_token\n"
+	    "scope = https://outlook.office.com/SMTP.Send\n"
+	    "[account corp]\n"
+	    "provider = corp\nemail = a@example.com\nclient_id = c\n";
+	struct config *cf;
+	struct cfg_account *a;
+	struct oauth_account_cfg oc;
+	struct oauth_opts oo;
+	static const unsigned char key[32] = { 1 };
+
+	cf = load_ok(text);
+	ck_assert_str_eq(cf->token_key_file, "/etc/authrelay/token.key");
+	ck_assert_int_eq(cf->refresh_margin, 60);
+	ck_assert_int_eq(cf->token_wait_timeout, 600);
+
+	a = config_account(cf, "sa");
+	ck_assert_int_eq(a->grant, OAUTH_GRANT_SERVICE_ACCOUNT);
+	ck_assert_ptr_null(a->client_id);
+	ck_assert_str_eq(a->service_account_file, "/etc/authrelay/sa.json");
+	ck_assert_str_eq(a->scope, "https://mail.google.com/");
+	config_oauth_account(a, &oc);
+	ck_assert_str_eq(oc.name, "sa");
+	ck_assert_int_eq(oc.grant, OAUTH_GRANT_SERVICE_ACCOUNT);
+	ck_assert_str_eq(oc.token_url, "https://oauth2.googleapis.com/token");
+	ck_assert_str_eq(oc.email, "a@example.com");
+	ck_assert_str_eq(oc.service_account_file, "/etc/authrelay/sa.json");
+	ck_assert_ptr_null(oc.client_id);
+	ck_assert_ptr_null(oc.client_secret);
+	ck_assert_ptr_null(oc.ca_file);
+
+	/* The provider's app_scope, overridden; runs of spaces squeezed. */
+	a = config_account(cf, "cc-secret");
+	ck_assert_int_eq(a->grant, OAUTH_GRANT_CLIENT_CREDENTIALS);
+	ck_assert_str_eq(a->scope, "https://example.test/.default");
+	ck_assert_str_eq(a->provider->scope,
+	    "https://outlook.office.com/SMTP.Send offline_access");
+	config_oauth_account(a, &oc);
+	ck_assert_str_eq(oc.client_secret, "s");
+	ck_assert_ptr_null(oc.client_cert_file);
+
+	a = config_account(cf, "cc-cert");
+	ck_assert_str_eq(a->scope, "https://outlook.office365.us/.default");
+	ck_assert_ptr_null(a->client_secret);
+	config_oauth_account(a, &oc);
+	ck_assert_int_eq(oc.grant, OAUTH_GRANT_CLIENT_CREDENTIALS);
+	ck_assert_str_eq(oc.client_cert_file, "/etc/authrelay/app.pem");
+	ck_assert_str_eq(oc.client_key_file, "/etc/authrelay/app.key");
+	ck_assert_str_eq(oc.scope, "https://outlook.office365.us/.default");
+	ck_assert_str_eq(oc.token_url,
+	    MS("login.microsoftonline.us", "common", "token"));
+
+	a = config_account(cf, "rt");
+	ck_assert_int_eq(a->grant, OAUTH_GRANT_REFRESH_TOKEN);
+	ck_assert_str_eq(a->scope, "https://outlook.office.com/SMTP.Send");
+
+	/* A custom provider at Google's authorization endpoint. */
+	a = config_account(cf, "corp");
+	ck_assert_int_eq(a->provider->offline_params, 1);
+	ck_assert_ptr_null(a->scope);
+
+	config_oauth_opts(cf, key, &oo);
+	ck_assert_str_eq(oo.state_dir, "/var/lib/authrelay");
+	ck_assert_ptr_eq(oo.seal_key, key);
+	ck_assert_int_eq(oo.refresh_margin, 60);
+	ck_assert_int_eq(oo.wait_timeout, 600);
+	config_oauth_opts(cf, NULL, &oo);
+	ck_assert_ptr_null(oo.seal_key);
 	config_free(cf);
 }
 END_TEST
@@ -626,8 +1031,8 @@ START_TEST(test_config_format)
 	ck_assert_ptr_nonnull(u);
 	ck_assert_str_eq(u->password_hash, "$6$s$h2");
 	ck_assert_str_eq(u->account->email, "b@example.com");
-	ck_assert_ptr_eq(u->account->provider, &cf->providers[2]);
-	ck_assert_str_eq(cf->providers[2].smtp_host, "192.0.2.7");
+	ck_assert_ptr_eq(u->account->provider, &cf->providers[NPRESETS]);
+	ck_assert_str_eq(cf->providers[NPRESETS].smtp_host, "192.0.2.7");
 	config_free(cf);
 }
 END_TEST
@@ -905,6 +1310,9 @@ config_suite(void)
 	tcase_add_test(tc, test_config_minimal);
 	tcase_add_test(tc, test_config_full);
 	tcase_add_test(tc, test_config_format);
+	tcase_add_loop_test(tc, test_config_presets, 0, NPRESETS);
+	tcase_add_test(tc, test_config_tenants);
+	tcase_add_test(tc, test_config_grants);
 	tcase_add_loop_test(tc, test_config_bad, 0, N_BAD);
 	tcase_add_test(tc, test_config_long_lines);
 	tcase_add_test(tc, test_config_nul);

@@ -17,5 +17,6 @@ Suite	*datafilter_suite(void);
 Suite	*config_suite(void);
 Suite	*tokenjson_suite(void);
 Suite	*store_suite(void);
+Suite	*authorize_suite(void);
 
 #endif

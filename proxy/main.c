@@ -128,11 +128,16 @@ cmd_set_token(const struct config *cfg, const char *account)
 static int
 cmd_check(const struct config *cfg)
 {
+	struct oauth_opts oo = { .state_dir = cfg->state_dir };
 	struct stored_token t;
-	char err[256];
+	char err[512];
 	size_t i;
 	int bad = 0;
 
+	if (oauth_check(&oo, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
+		bad = 1;
+	}
 	for (i = 0; i < cfg->naccounts; i++) {
 		const struct cfg_account *a = &cfg->accounts[i];
 

@@ -243,8 +243,14 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 		.state_dir = cfg->state_dir,
 		.refresh_margin = OAUTH_EXPIRY_MARGIN,
 		.wait_timeout = OAUTH_WAIT_TIMEOUT,
+		.config_path = cfg->path,
 	};
+	char err[512];
 
+	if (oauth_check(&oo, err, sizeof(err)) == -1) {
+		fprintf(stderr, "authrelay: %s\n", err);
+		return -1;
+	}
 	if ((srv->oauth = oauth_new(loop, &oo)) == NULL ||
 	    server_accounts(srv) == -1) {
 		fprintf(stderr, "authrelay: cannot set up token handling\n");

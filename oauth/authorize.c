@@ -673,10 +673,11 @@ authorize_device_clear(struct authorize_device *d)
 
 static void
 az_http_cb(void *arg, long status, const char *body, size_t len,
-    const char *errtext)
+    const char *errtext, const char *retry_after)
 {
 	struct az_reply *rep = arg;
 
+	(void)retry_after;	/* the device flow keeps its own interval */
 	rep->done = 1;
 	rep->status = status;
 	if (errtext != NULL)

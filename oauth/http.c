@@ -254,11 +254,19 @@ static void
 http_deliver(struct http_req *r, CURLcode res)
 {
 	char errtext[CURL_ERROR_SIZE + 64];
+	char retry_after[HTTP_RETRY_AFTER_MAX + 1];
+	struct curl_header *hdr;
 	long status = 0;
 
 	errtext[0] = '\0';
+	retry_after[0] = '\0';
 	if (res == CURLE_OK)
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* The last reply's header only; a longer value is no value. */
+	if (res == CURLE_OK && curl_easy_header(r->easy, "Retry-After", 0,
+	    CURLH_HEADER, -1, &hdr) == CURLHE_OK && hdr->value != NULL &&
+	    strlen(hdr->value) <= HTTP_RETRY_AFTER_MAX)
+		snprintf(retry_after, sizeof(retry_after), "%s", hdr->value);
 	if (r->toobig || res == CURLE_FILESIZE_EXCEEDED)
 		snprintf(errtext, sizeof(errtext), "reply larger than %d bytes",
 		    HTTP_RESPONSE_MAX);
@@ -272,7 +280,8 @@ http_deliver(struct http_req *r, CURLcode res)
 	/* Out of h before the call: the callback may do anything to h. */
 	http_req_detach(r);
 	r->cb(r->arg, status, r->resp != NULL && status != 0 ? r->resp : "",
-	    status != 0 ? r->resplen : 0, errtext[0] != '\0' ? errtext : NULL);
+	    status != 0 ? r->resplen : 0, errtext[0] != '\0' ? errtext : NULL,
+	    status != 0 && retry_after[0] != '\0' ? retry_after : NULL);
 	http_req_free(r);
 }
 

@@ -16,6 +16,8 @@
 /* Limits. */
 #define HTTP_CONNECT_TIMEOUT	10	/* seconds to connect, TLS included */
 #define HTTP_TIMEOUT_MAX	300	/* largest timeout_s taken */
+#define HTTP_RETRY_AFTER_MAX	64	/* bytes of a Retry-After value kept;
+					   a longer one is dropped */
 
 struct http;
 struct http_req;
@@ -25,12 +27,14 @@ struct http_req;
  * cancelled, from the loop, never from inside http_post_form. status is the
  * HTTP status, or 0 when the transfer failed (errtext then says why: curl's
  * words, no body, no secret). body is the reply, len bytes plus a NUL, ""
- * when there is none; valid only during the call. The request is gone once
- * the call starts: its handle must not be used, not even to cancel it. The
- * callback may start new requests and cancel other ones.
+ * when there is none; retry_after the reply's Retry-After header value as
+ * sent (at most HTTP_RETRY_AFTER_MAX bytes), or NULL. Both are valid only
+ * during the call. The request is gone once the call starts: its handle
+ * must not be used, not even to cancel it. The callback may start new
+ * requests and cancel other ones.
  */
 typedef void http_cb(void *arg, long status, const char *body, size_t len,
-    const char *errtext);
+    const char *errtext, const char *retry_after);
 
 /* A client on loop. Returns NULL on failure. */
 struct http	*http_new(struct ev_loop *loop);

@@ -1,13 +1,16 @@
 /*
  * oauth: access tokens for provider accounts. Keeps one cache entry per
- * account, refreshes it from the stored refresh token through the token
- * endpoint (libcurl multi on the caller's libev loop: nothing blocks), and
- * makes every concurrent request for one account share one refresh
- * ("single flight"). Knows nothing of sessions or SMTP.
+ * account, gets tokens through the token endpoint with the account's grant
+ * (libcurl multi on the caller's libev loop: nothing blocks), and makes
+ * every concurrent request for one account share one refresh ("single
+ * flight"). Renews tokens ahead of expiry, retries transient failures with
+ * backoff, and stops asking for an account whose grant was refused until
+ * its credentials change. Knows nothing of sessions or SMTP.
  */
 #ifndef OAUTH_OAUTH_H
 #define OAUTH_OAUTH_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include <ev.h>
@@ -43,8 +46,14 @@ struct oauth_opts {
 						   token files are sealed */
 	long			 refresh_margin;	/* s before expiry; a token
 							   with less is never
-							   handed out */
-	long			 wait_timeout;	/* s a waiter waits at most */
+							   handed out from the
+							   cache; <= 0: the
+							   default */
+	long			 wait_timeout;	/* s a waiter waits at most;
+						   <= 0: the default */
+	const char		*config_path;	/* NULL, or the config file
+						   named in "run: authrelay
+						   -c CONFIG ..." hints */
 };
 
 /* Limits. */
@@ -52,6 +61,9 @@ struct oauth_opts {
 #define OAUTH_RESPONSE_MAX	65536	/* bytes of a token endpoint reply */
 #define OAUTH_HTTP_TIMEOUT	30	/* seconds for one token request */
 #define OAUTH_EXPIRY_MARGIN	300	/* default refresh_margin */
+#define OAUTH_RENEW_JITTER_MAX	60	/* s of random advance of a renewal */
+#define OAUTH_RETRY_MAX		10	/* tries in a row of a refresh that
+					   fails transiently */
 #define OAUTH_WAIT_TIMEOUT	30	/* default wait_timeout */
 #define OAUTH_WAITERS_MAX	100000	/* waiters on one account */
 
@@ -67,7 +79,27 @@ struct oauth_wait;
  */
 typedef void oauth_cb(void *arg, const char *token, const char *reason);
 
-/* Create the token manager on loop with opts. NULL on failure. */
+/*
+ * Check what the token manager needs before it starts: the state directory
+ * must exist, be ours and be closed to others. Returns 0, or -1 with a
+ * reason in err that says how to fix it ("run: chmod 700 DIR").
+ */
+int		 oauth_check(const struct oauth_opts *, char *err,
+		    size_t errsize);
+/*
+ * Check, without a request, what an account needs to get tokens: its token
+ * file (present, ours, closed to others, sealed only if a key is set) for
+ * a refresh token; its client secret or certificate and key; its service
+ * account file and email. Returns 0, or -1 with a reason in err (no secret
+ * in it) that says how to fix it.
+ */
+int		 oauth_account_check(const struct oauth_opts *,
+		    const struct oauth_account_cfg *, char *err,
+		    size_t errsize);
+/*
+ * Create the token manager on loop with opts. NULL on failure (logged),
+ * among them a state directory that oauth_check refuses.
+ */
 struct oauth	*oauth_new(struct ev_loop *loop, const struct oauth_opts *);
 /*
  * Cancel all requests (failing nobody: waiters must be gone) and free.
@@ -76,17 +108,24 @@ struct oauth	*oauth_new(struct ev_loop *loop, const struct oauth_opts *);
 void		 oauth_free(struct oauth *);
 /*
  * Register an account. Returns NULL on allocation failure, or when the name
- * cannot be a token file name or token_url or client_id is missing.
+ * cannot be a token file name, token_url is missing, or client_id is
+ * missing for a grant that needs one (all but the service account). What
+ * oauth_account_check finds wrong is logged as a warning, not refused: a
+ * token stored later is used without a restart.
  */
 struct oauth_account *oauth_account_add(struct oauth *,
 		    const struct oauth_account_cfg *);
 
 /*
- * Get an access token that is valid for at least OAUTH_EXPIRY_MARGIN more
+ * Get an access token that is valid for at least refresh_margin more
  * seconds. Returns 1 with *token set (valid until control returns to the
  * loop) when the cache has one; 0 when a refresh is needed: one request per
  * account is in flight whatever the number of callers, and cb(arg, ...)
- * runs when it ends; *wait is the handle to cancel it. Never calls cb
+ * runs when it ends (with the new token even if the provider gave it less
+ * than refresh_margin to live), or fails the caller with "no access token
+ * within N s" after wait_timeout while transient failures are retried, or
+ * at once (from the loop, without a request) while the account needs
+ * re-authorization; *wait is the handle to cancel it. Never calls cb
  * before returning. Returns -1 (cb will not run) when out of memory or when
  * OAUTH_WAITERS_MAX callers already wait on the account.
  */

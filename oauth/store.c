@@ -1,12 +1,14 @@
 /*
  * store: one JSON token file per account in the state directory, written
- * atomically and durably, read without following links. See store.h.
+ * atomically and durably, sealed when a key is given, read without
+ * following links and only when no one else could have read or written it.
+ * See store.h.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <jansson.h>
 
 #include "oauth/oauth.h"
+#include "oauth/seal.h"
 #include "oauth/store.h"
 #include "oauth/wipe.h"
 
@@ -30,11 +33,19 @@
 #define STORE_TOKEN_MAX		OAUTH_TOKEN_MAX
 /* Mode of a token file. */
 #define STORE_MODE		0600
+/* Bits a token file and the state directory must not have. */
+#define STORE_MODE_OTHERS	077
+/* Bits a key file must not have: 0600 or stricter. */
+#define STORE_KEY_MODE_BAD	0177
+/* Longest user name put in a "chown" hint. */
+#define STORE_USER_MAX		64
 /* Suffix of the temporary, for mkostemp. */
 #define STORE_TMP_SUFFIX	".XXXXXX"
 
 static void	 st_err(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+
+_Static_assert(STORE_KEY_LEN == SEAL_KEY_LEN, "store and seal key sizes");
 
 static void
 st_err(char *err, size_t errsize, const char *fmt, ...)
@@ -46,6 +57,45 @@ st_err(char *err, size_t errsize, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errsize, fmt, ap);
 	va_end(ap);
+}
+
+/* Our user's name (or uid) for a "chown" hint. */
+static void
+st_user(char *buf, size_t size)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwuid(geteuid())) != NULL && pw->pw_name != NULL)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "%lu", (unsigned long)geteuid());
+}
+
+/*
+ * sb (of path, called what in messages) must be owned by us and have none
+ * of the bad mode bits. Returns 0, or -1 with a reason that says what to
+ * run: "chown USER PATH" or "chmod MODE PATH" (fix, e.g. "600").
+ */
+static int
+st_owner_mode(const struct stat *sb, const char *what, const char *path,
+    mode_t bad, const char *fix, char *err, size_t errsize)
+{
+	char user[STORE_USER_MAX];
+
+	if (sb->st_uid != geteuid()) {
+		st_user(user, sizeof(user));
+		st_err(err, errsize, "%s %s is owned by uid %lu, not by %s "
+		    "(run: chown %s %s)", what, path,
+		    (unsigned long)sb->st_uid, user, user, path);
+		return -1;
+	}
+	if ((sb->st_mode & bad) != 0) {
+		st_err(err, errsize, "%s %s has mode %04o: open to others "
+		    "(run: chmod %s %s)", what, path,
+		    (unsigned)(sb->st_mode & 07777), fix, path);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -173,27 +223,19 @@ fail:
 }
 
 /*
- * Read the account's token file. Returns 0 and fills *t (free with
- * store_token_clear); -1 with a reason in err (no secret in it) when the file
- * is missing, unreadable, too large, not valid JSON or lacks refresh_token.
+ * Open path (a token file) and read all of it into a new buffer of
+ * STORE_FILE_MAX + 1 bytes (a secret: the caller wipes it). The file must
+ * be a regular file, ours, closed to others, not a link.
  */
-int
-store_read(const char *dir, const unsigned char *key, const char *account,
-    struct stored_token *t, char *err, size_t errsize)
+static char *
+st_load(const char *path, const char *account, ssize_t *lenp, char *err,
+    size_t errsize)
 {
-	char path[STORE_PATH_MAX];
-	char *buf = NULL;
 	struct stat sb;
+	char *buf = NULL;
 	ssize_t len;
-	int fd = -1;
+	int fd;
 
-	(void)key;	/* sealing: next step of the OAuth lifecycle work */
-	memset(t, 0, sizeof(*t));
-	wipe_json_init();
-	if (store_path(dir, account, path, sizeof(path)) == -1) {
-		st_err(err, errsize, "bad account name or state directory");
-		return -1;
-	}
 	/* O_NONBLOCK: a FIFO planted there must not hang the daemon. */
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) == -1) {
@@ -203,7 +245,7 @@ store_read(const char *dir, const unsigned char *key, const char *account,
 		else
 			st_err(err, errsize, "cannot open %s: %s", path,
 			    strerror(errno));
-		goto fail;
+		return NULL;
 	}
 	if (fstat(fd, &sb) == -1) {
 		st_err(err, errsize, "cannot stat %s: %s", path,
@@ -214,6 +256,9 @@ store_read(const char *dir, const unsigned char *key, const char *account,
 		st_err(err, errsize, "%s is not a regular file", path);
 		goto fail;
 	}
+	if (st_owner_mode(&sb, "token file", path, STORE_MODE_OTHERS, "600",
+	    err, errsize) == -1)
+		goto fail;
 	if (sb.st_size > STORE_FILE_MAX) {
 		st_err(err, errsize, "%s is larger than %d bytes", path,
 		    STORE_FILE_MAX);
@@ -234,26 +279,74 @@ store_read(const char *dir, const unsigned char *key, const char *account,
 		    STORE_FILE_MAX);
 		goto fail;
 	}
-	if (st_parse(buf, (size_t)len, t, err, errsize) == -1) {
-		/* Prefix the file name to the parser's reason. */
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", err != NULL ? err : "");
-		st_err(err, errsize, "%s: %s", path, why);
-		goto fail;
-	}
-	explicit_bzero(buf, STORE_FILE_MAX + 1);
-	free(buf);
 	close(fd);
-	return 0;
+	*lenp = len;
+	return buf;
 fail:
 	if (buf != NULL) {
 		explicit_bzero(buf, STORE_FILE_MAX + 1);
 		free(buf);
 	}
-	if (fd != -1)
-		close(fd);
-	return -1;
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Read the account's token file. Returns 0 and fills *t (free with
+ * store_token_clear); -1 with a reason in err (no secret in it) when the file
+ * is missing, unreadable, not ours or open to others, too large, not valid
+ * JSON, sealed and no key (or the wrong one) given, or lacks refresh_token.
+ */
+int
+store_read(const char *dir, const unsigned char *key, const char *account,
+    struct stored_token *t, char *err, size_t errsize)
+{
+	char path[STORE_PATH_MAX], why[256];
+	char *buf, *plain = NULL;
+	const char *text;
+	ssize_t len;
+	int r = -1;
+
+	memset(t, 0, sizeof(*t));
+	wipe_json_init();
+	if (store_path(dir, account, path, sizeof(path)) == -1) {
+		st_err(err, errsize, "bad account name or state directory");
+		return -1;
+	}
+	if ((buf = st_load(path, account, &len, err, errsize)) == NULL)
+		return -1;
+	text = buf;
+	if (seal_is_sealed(buf, (size_t)len)) {
+		if (key == NULL) {
+			st_err(err, errsize, "%s: token file is sealed; set "
+			    "token_key_file", path);
+			goto done;
+		}
+		/* A sealed file's plaintext is shorter than the file. */
+		if ((plain = malloc(STORE_FILE_MAX + 1)) == NULL) {
+			st_err(err, errsize, "out of memory");
+			goto done;
+		}
+		if ((len = seal_unwrap(key, account, buf, (size_t)len, plain,
+		    STORE_FILE_MAX + 1, why, sizeof(why))) == -1) {
+			st_err(err, errsize, "%s: %s", path, why);
+			goto done;
+		}
+		text = plain;
+	}
+	if (st_parse(text, (size_t)len, t, why, sizeof(why)) == -1) {
+		st_err(err, errsize, "%s: %s", path, why);
+		goto done;
+	}
+	r = 0;
+done:
+	explicit_bzero(buf, STORE_FILE_MAX + 1);
+	free(buf);
+	if (plain != NULL) {
+		explicit_bzero(plain, STORE_FILE_MAX + 1);
+		free(plain);
+	}
+	return r;
 }
 
 /* The file's JSON text into buf; returns its length or -1. */
@@ -292,6 +385,17 @@ fail:
 	return -1;
 }
 
+/* Wipe and free a buffer of STORE_FILE_MAX bytes; NULL does nothing. */
+static void
+st_wipe_free(char **buf)
+{
+	if (*buf != NULL) {
+		explicit_bzero(*buf, STORE_FILE_MAX);
+		free(*buf);
+		*buf = NULL;
+	}
+}
+
 static int
 st_write_all(int fd, const char *buf, size_t len)
 {
@@ -321,11 +425,11 @@ store_write(const char *dir, const unsigned char *key, const char *account,
     const struct stored_token *t, char *err, size_t errsize)
 {
 	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
-	char *buf = NULL;
+	char *buf = NULL, *sealed = NULL;
+	const char *out;
 	ssize_t len;
 	int fd = -1, dfd = -1, n, saved;
 
-	(void)key;	/* sealing: next step of the OAuth lifecycle work */
 	wipe_json_init();
 	tmp[0] = '\0';
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
@@ -353,6 +457,20 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 		    STORE_FILE_MAX);
 		goto fail;
 	}
+	out = buf;
+	if (key != NULL) {
+		if ((sealed = malloc(STORE_FILE_MAX)) == NULL) {
+			st_err(err, errsize, "out of memory");
+			goto fail;
+		}
+		if ((len = seal_wrap(key, account, buf, (size_t)len, sealed,
+		    STORE_FILE_MAX)) == -1) {
+			st_err(err, errsize, "token does not fit in %d bytes "
+			    "sealed", STORE_FILE_MAX);
+			goto fail;
+		}
+		out = sealed;
+	}
 	/* mkostemp: O_CREAT | O_EXCL, mode 0600. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		st_err(err, errsize, "cannot create a file in %s: %s", dir,
@@ -361,7 +479,7 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 		goto fail;
 	}
 	if (fchmod(fd, STORE_MODE) == -1 ||
-	    st_write_all(fd, buf, (size_t)len) == -1 || fsync(fd) == -1) {
+	    st_write_all(fd, out, (size_t)len) == -1 || fsync(fd) == -1) {
 		st_err(err, errsize, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto fail;
@@ -379,9 +497,8 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 		goto fail;
 	}
 	tmp[0] = '\0';
-	explicit_bzero(buf, STORE_FILE_MAX);
-	free(buf);
-	buf = NULL;
+	st_wipe_free(&buf);
+	st_wipe_free(&sealed);
 	/* The rename is durable only once the directory is on disk. */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) == -1) {
@@ -399,12 +516,98 @@ fail:
 		close(dfd);
 	if (tmp[0] != '\0')
 		unlink(tmp);
-	if (buf != NULL) {
-		explicit_bzero(buf, STORE_FILE_MAX);
-		free(buf);
-	}
+	st_wipe_free(&buf);
+	st_wipe_free(&sealed);
 	errno = saved;
 	return -1;
+}
+
+/*
+ * The state directory must be a directory owned by us that no one else can
+ * read or write (no group/other bits). Returns 0, or -1 with a reason that
+ * says how to fix it (e.g. "chmod 700 DIR").
+ */
+int
+store_check_dir(const char *dir, char *err, size_t errsize)
+{
+	struct stat sb;
+
+	if (dir == NULL || dir[0] == '\0') {
+		st_err(err, errsize, "no state_dir");
+		return -1;
+	}
+	if (stat(dir, &sb) == -1) {
+		if (errno == ENOENT)
+			st_err(err, errsize, "state_dir %s does not exist "
+			    "(run: mkdir -m 700 %s)", dir, dir);
+		else
+			st_err(err, errsize, "state_dir %s: %s", dir,
+			    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		st_err(err, errsize, "state_dir %s is not a directory", dir);
+		return -1;
+	}
+	return st_owner_mode(&sb, "state_dir", dir, STORE_MODE_OTHERS, "700",
+	    err, errsize);
+}
+
+/*
+ * Read a sealing key file: exactly STORE_KEY_LEN bytes, a regular file
+ * owned by us with mode 0600 or stricter. Returns 0, or -1 with a reason.
+ */
+int
+store_load_key(const char *path, unsigned char key[STORE_KEY_LEN],
+    char *err, size_t errsize)
+{
+	unsigned char buf[STORE_KEY_LEN + 1];
+	struct stat sb;
+	ssize_t n;
+	int fd, r = -1;
+
+	if (path == NULL || path[0] == '\0') {
+		st_err(err, errsize, "no token key file");
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		st_err(err, errsize, "cannot open token key file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		st_err(err, errsize, "cannot stat token key file %s: %s", path,
+		    strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		st_err(err, errsize, "token key file %s is not a regular file",
+		    path);
+		goto done;
+	}
+	if (st_owner_mode(&sb, "token key file", path, STORE_KEY_MODE_BAD,
+	    "600", err, errsize) == -1)
+		goto done;
+	/* One byte more than a key, to see a file that is too long. */
+	if ((n = st_read_all(fd, (char *)buf, sizeof(buf))) == -1) {
+		st_err(err, errsize, "cannot read token key file %s: %s", path,
+		    strerror(errno));
+		goto done;
+	}
+	if (n != STORE_KEY_LEN) {
+		st_err(err, errsize, "token key file %s must hold exactly %d "
+		    "bytes, not %s%zd (make one: umask 077; head -c %d "
+		    "/dev/urandom > %s)", path, STORE_KEY_LEN,
+		    n > STORE_KEY_LEN ? "more than " : "", n > STORE_KEY_LEN ?
+		    (ssize_t)STORE_KEY_LEN : n, STORE_KEY_LEN, path);
+		goto done;
+	}
+	memcpy(key, buf, STORE_KEY_LEN);
+	r = 0;
+done:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return r;
 }
 
 /* Wipe and free the strings of t. */

@@ -3,10 +3,18 @@
  * "<state_dir>/<account>.json", mode 0600. Writes are atomic and durable:
  * temporary file in the same directory, fsync, rename, fsync of the
  * directory; a crash leaves the old file or the new one, never half of one.
+ * A file is read only if it is a regular file (not a link), owned by us,
+ * with no group or other permission bits; the state directory likewise
+ * (store_check_dir). Refusals say what to run ("chmod 600 FILE").
  *
- * File format: {"version":1,"refresh_token":"...","access_token":"...",
+ * Plain format: {"version":1,"refresh_token":"...","access_token":"...",
  * "expires_at":<unix seconds>,"scope":"...","updated_at":<unix seconds>}
  * with only refresh_token required.
+ *
+ * Sealed format (written when a key is given): the plain text above sealed
+ * with AES-256-GCM, the account name as additional data, in the versioned
+ * envelope {"version":1,"sealed":"aes-256-gcm","nonce":B64,"data":B64,
+ * "tag":B64} described in seal.h.
  */
 #ifndef OAUTH_STORE_H
 #define OAUTH_STORE_H
@@ -35,7 +43,8 @@ int	store_path(const char *dir, const char *account, char *buf,
 /*
  * Read the account's token file. Returns 0 and fills *t (free with
  * store_token_clear); -1 with a reason in err (no secret in it) when the file
- * is missing, unreadable, too large, not valid JSON or lacks refresh_token.
+ * is missing, unreadable, not ours or open to others, too large, not valid
+ * JSON, sealed and no key (or the wrong one) given, or lacks refresh_token.
  */
 int	store_read(const char *dir, const unsigned char *key,
 	    const char *account, struct stored_token *t, char *err,

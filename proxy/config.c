@@ -1838,6 +1838,7 @@ config_oauth_opts(const struct config *cf, const unsigned char *seal_key,
 {
 	memset(oo, 0, sizeof(*oo));
 	oo->state_dir = cf->state_dir;
+	oo->config_path = cf->path;
 	oo->seal_key = seal_key;
 	oo->refresh_margin = cf->refresh_margin;
 	oo->wait_timeout = cf->token_wait_timeout;

@@ -234,38 +234,40 @@ check_readable(const struct config *cfg, const struct cfg_account *a,
 static int
 cmd_check(const struct config *cfg)
 {
-	struct stored_token t;
 	unsigned char key[STORE_KEY_LEN];
 	const unsigned char *keyp;
+	struct oauth_account_cfg oc;
+	struct oauth_opts oo;
 	char err[MAIN_ERR_MAX];
 	size_t i;
 	int bad = 0;
 
 	if (load_seal_key(cfg, key, &keyp) == -1)
 		return 1;
+	config_oauth_opts(cfg, keyp, &oo);
+	if (oauth_check(&oo, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
+		bad = 1;
+	}
 	for (i = 0; i < cfg->naccounts; i++) {
 		const struct cfg_account *a = &cfg->accounts[i];
 
-		if (a->grant != OAUTH_GRANT_REFRESH_TOKEN) {
-			if (check_readable(cfg, a, "client_certificate",
-			    a->client_certificate) == -1 ||
-			    check_readable(cfg, a, "client_key",
-			    a->client_key) == -1 ||
-			    check_readable(cfg, a, "service_account_file",
-			    a->service_account_file) == -1)
-				bad = 1;
+		if (a->grant != OAUTH_GRANT_REFRESH_TOKEN &&
+		    (check_readable(cfg, a, "client_certificate",
+		    a->client_certificate) == -1 ||
+		    check_readable(cfg, a, "client_key", a->client_key) == -1 ||
+		    check_readable(cfg, a, "service_account_file",
+		    a->service_account_file) == -1)) {
+			bad = 1;
 			continue;
 		}
-		memset(&t, 0, sizeof(t));
-		if (store_read(cfg->state_dir, keyp, a->name, &t, err,
-		    sizeof(err)) == -1) {
-			fprintf(stderr, "%s:%d: [account %s]: no usable "
-			    "token: %s (run: authrelay -c %s authorize %s)\n",
-			    cfg->path, a->line, a->name, err, cfg->path,
-			    a->name);
+		/* What the daemon will need for this account, no request. */
+		config_oauth_account(a, &oc);
+		if (oauth_account_check(&oo, &oc, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s:%d: [account %s]: %s\n", cfg->path,
+			    a->line, a->name, err);
 			bad = 1;
 		}
-		store_token_clear(&t);
 	}
 	explicit_bzero(key, sizeof(key));
 	if (bad)

@@ -225,7 +225,7 @@ int
 server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 {
 	struct oauth_opts oo;
-	char err[256];
+	char err[512];
 	size_t i;
 
 	memset(srv, 0, sizeof(*srv));
@@ -251,6 +251,10 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 	}
 	config_oauth_opts(cfg, cfg->token_key_file != NULL ? server_seal_key :
 	    NULL, &oo);
+	if (oauth_check(&oo, err, sizeof(err)) == -1) {
+		fprintf(stderr, "authrelay: %s\n", err);
+		return -1;
+	}
 	if ((srv->oauth = oauth_new(loop, &oo)) == NULL ||
 	    server_accounts(srv) == -1) {
 		fprintf(stderr, "authrelay: cannot set up token handling\n");

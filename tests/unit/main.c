@@ -13,7 +13,8 @@ main(void)
 	Suite *(*suites[])(void) = {
 		buf_suite, b64_suite, smtp_cmd_suite, sasl_suite,
 		xoauth2_suite, reply_suite, datafilter_suite, config_suite,
-		tokenjson_suite, store_suite, authorize_suite,
+		tokenjson_suite, store_suite, seal_suite, jwt_suite,
+		classify_suite, authorize_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

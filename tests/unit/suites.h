@@ -17,6 +17,9 @@ Suite	*datafilter_suite(void);
 Suite	*config_suite(void);
 Suite	*tokenjson_suite(void);
 Suite	*store_suite(void);
+Suite	*seal_suite(void);
+Suite	*jwt_suite(void);
+Suite	*classify_suite(void);
 Suite	*authorize_suite(void);
 
 #endif

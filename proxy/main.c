@@ -4,6 +4,7 @@
  * authorize (first tokens for an account), token (refresh now).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "oauth/store.h"
 #include "proxy/auth.h"
 #include "proxy/config.h"
+#include "proxy/probe.h"
 #include "proxy/server.h"
 
 #define AUTHRELAY_VERSION	"0.1.0"
@@ -59,6 +61,10 @@ usage(FILE *f)
 	    "                        --device: device-code sign-in (Microsoft)"
 	    "\n"
 	    "  token ACCOUNT         refresh now; print the expiry and scope\n"
+	    "  test ACCOUNT          log in to the provider (EHLO, AUTH "
+	    "XOAUTH2, QUIT)\n"
+	    "                        and print the transcript, token "
+	    "withheld\n"
 	    "  set-token ACCOUNT     read a refresh token on stdin, store it\n"
 	    "\n"
 	    "  -c FILE               config file (default %s)\n"
@@ -456,12 +462,30 @@ number_arg(const char *opt, const char *arg, long min, long max)
 	return n;
 }
 
+/* `test ACCOUNT`: one provider login, transcript printed. */
+static int
+cmd_test(const struct config *cfg, const char *account)
+{
+	unsigned char key[STORE_KEY_LEN];
+	const unsigned char *keyp;
+	int r;
+
+	if (find_account(cfg, account) == NULL ||
+	    load_seal_key(cfg, key, &keyp) == -1)
+		return 1;
+	log_set_level((enum log_level)cfg->log_level);
+	r = probe_account(cfg, keyp, account);
+	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
 /* Does cmd take an ACCOUNT argument? */
 static int
 takes_account(const char *cmd)
 {
 	return strcmp(cmd, "set-token") == 0 ||
-	    strcmp(cmd, "authorize") == 0 || strcmp(cmd, "token") == 0;
+	    strcmp(cmd, "authorize") == 0 || strcmp(cmd, "token") == 0 ||
+	    strcmp(cmd, "test") == 0;
 }
 
 int
@@ -544,6 +568,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* A peer that hung up must give EPIPE, not kill a command. */
+	signal(SIGPIPE, SIG_IGN);
 	if (cmd == NULL)
 		r = cmd_run(cfg);
 	else if (strcmp(cmd, "check") == 0)
@@ -552,6 +578,8 @@ main(int argc, char **argv)
 		r = cmd_authorize(cfg, arg, &ao);
 	else if (strcmp(cmd, "token") == 0)
 		r = cmd_token(cfg, arg);
+	else if (strcmp(cmd, "test") == 0)
+		r = cmd_test(cfg, arg);
 	else
 		r = cmd_set_token(cfg, arg);
 	config_free(cfg);

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "io/errf.h"
 #include "oauth/grant.h"
 #include "oauth/jwt.h"
 #include "oauth/oauth.h"
@@ -36,20 +37,6 @@ struct grant_pair {
 	const char	*value;		/* NULL: left out */
 };
 
-static void	 grant_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-grant_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 static void
 grant_wipe_free(char *s, size_t len)
@@ -131,18 +118,18 @@ grant_read_file(const char *what, const char *path, size_t *lenp, char *err,
 
 	/* O_NONBLOCK: a FIFO planted there must not hang the daemon. */
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		grant_err(err, errsize, "cannot open %s %s: %s", what, path,
+		errf(err, errsize, "cannot open %s %s: %s", what, path,
 		    strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    sb.st_size > GRANT_FILE_MAX) {
-		grant_err(err, errsize, "%s %s is not a regular file of at "
+		errf(err, errsize, "%s %s is not a regular file of at "
 		    "most %d bytes", what, path, GRANT_FILE_MAX);
 		goto fail;
 	}
 	if ((buf = malloc(GRANT_FILE_MAX + 1)) == NULL) {
-		grant_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		goto fail;
 	}
 	while (len < GRANT_FILE_MAX + 1) {
@@ -150,7 +137,7 @@ grant_read_file(const char *what, const char *path, size_t *lenp, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			grant_err(err, errsize, "cannot read %s %s: %s", what,
+			errf(err, errsize, "cannot read %s %s: %s", what,
 			    path, strerror(errno));
 			goto fail;
 		}
@@ -159,7 +146,7 @@ grant_read_file(const char *what, const char *path, size_t *lenp, char *err,
 		len += (size_t)n;
 	}
 	if (len > GRANT_FILE_MAX) {
-		grant_err(err, errsize, "%s %s is larger than %d bytes", what,
+		errf(err, errsize, "%s %s is larger than %d bytes", what,
 		    path, GRANT_FILE_MAX);
 		goto fail;
 	}
@@ -187,11 +174,11 @@ grant_refresh(const struct oauth_account_cfg *cfg, const char *refresh,
 	char *body;
 
 	if (refresh == NULL) {
-		grant_err(err, errsize, "no refresh token");
+		errf(err, errsize, "no refresh token");
 		return NULL;
 	}
 	if ((body = grant_form(p, sizeof(p) / sizeof(p[0]))) == NULL)
-		grant_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 	return body;
 }
 
@@ -215,7 +202,7 @@ grant_load_cert(const struct oauth_account_cfg *cfg, X509 **certp,
 	*certp = jwt_cert_from_pem(text, len, why, sizeof(why));
 	grant_wipe_free(text, len);
 	if (*certp == NULL) {
-		grant_err(err, errsize, "client_cert_file %s: %s",
+		errf(err, errsize, "client_cert_file %s: %s",
 		    cfg->client_cert_file, why);
 		return -1;
 	}
@@ -225,14 +212,14 @@ grant_load_cert(const struct oauth_account_cfg *cfg, X509 **certp,
 	*keyp = jwt_key_from_pem(text, len, why, sizeof(why));
 	grant_wipe_free(text, len);
 	if (*keyp == NULL) {
-		grant_err(err, errsize, "client_key_file %s: %s",
+		errf(err, errsize, "client_key_file %s: %s",
 		    cfg->client_key_file, why);
 		goto fail;
 	}
 	ERR_clear_error();
 	if (X509_check_private_key(*certp, *keyp) != 1) {
 		ERR_clear_error();
-		grant_err(err, errsize, "client_key_file %s is not the key of "
+		errf(err, errsize, "client_key_file %s is not the key of "
 		    "client_cert_file %s", cfg->client_key_file,
 		    cfg->client_cert_file);
 		goto fail;
@@ -271,7 +258,7 @@ grant_client_assertion(const struct oauth_account_cfg *cfg, time_t now,
 	    RAND_bytes(rnd, sizeof(rnd)) != 1 ||
 	    jwt_b64url(rnd, sizeof(rnd), jti, sizeof(jti)) == -1 ||
 	    (input = jwt_signing_input(&h, &c)) == NULL) {
-		grant_err(err, errsize, "cannot build the client assertion");
+		errf(err, errsize, "cannot build the client assertion");
 		goto done;
 	}
 	jwt = jwt_sign(input, key, err, errsize);
@@ -292,7 +279,7 @@ grant_client_credentials(const struct oauth_account_cfg *cfg, time_t now,
 	if (cfg->client_cert_file != NULL || cfg->client_key_file != NULL) {
 		if (cfg->client_cert_file == NULL ||
 		    cfg->client_key_file == NULL) {
-			grant_err(err, errsize, "client_credentials with a "
+			errf(err, errsize, "client_credentials with a "
 			    "certificate needs both client_cert_file and "
 			    "client_key_file");
 			return NULL;
@@ -301,7 +288,7 @@ grant_client_credentials(const struct oauth_account_cfg *cfg, time_t now,
 		    errsize)) == NULL)
 			return NULL;
 	} else if (cfg->client_secret == NULL) {
-		grant_err(err, errsize, "client_credentials needs client_secret"
+		errf(err, errsize, "client_credentials needs client_secret"
 		    ", or client_cert_file and client_key_file");
 		return NULL;
 	}
@@ -318,7 +305,7 @@ grant_client_credentials(const struct oauth_account_cfg *cfg, time_t now,
 		};
 
 		if ((body = grant_form(p, sizeof(p) / sizeof(p[0]))) == NULL)
-			grant_err(err, errsize, "out of memory");
+			errf(err, errsize, "out of memory");
 	}
 	if (assertion != NULL)
 		grant_wipe_free(assertion, strlen(assertion));
@@ -344,14 +331,14 @@ grant_sa_assertion(const struct oauth_account_cfg *cfg, time_t now,
 	if (jwt_service_account_parse(text, len, &sa, why, sizeof(why)) ==
 	    -1) {
 		grant_wipe_free(text, len);
-		grant_err(err, errsize, "service_account_file %s: %s",
+		errf(err, errsize, "service_account_file %s: %s",
 		    cfg->service_account_file, why);
 		return NULL;
 	}
 	grant_wipe_free(text, len);
 	if ((key = jwt_key_from_pem(sa.private_key, strlen(sa.private_key),
 	    why, sizeof(why))) == NULL) {
-		grant_err(err, errsize, "service_account_file %s: "
+		errf(err, errsize, "service_account_file %s: "
 		    "private_key: %s", cfg->service_account_file, why);
 		goto done;
 	}
@@ -363,7 +350,7 @@ grant_sa_assertion(const struct oauth_account_cfg *cfg, time_t now,
 	c.iat = (long long)now;
 	c.exp = (long long)now + GRANT_SA_LIFE;
 	if ((input = jwt_signing_input(&h, &c)) == NULL) {
-		grant_err(err, errsize, "cannot build the service account JWT");
+		errf(err, errsize, "cannot build the service account JWT");
 		goto done;
 	}
 	jwt = jwt_sign(input, key, err, errsize);
@@ -381,12 +368,12 @@ grant_service_account(const struct oauth_account_cfg *cfg, time_t now,
 	char *assertion, *body;
 
 	if (cfg->service_account_file == NULL) {
-		grant_err(err, errsize, "service_account needs "
+		errf(err, errsize, "service_account needs "
 		    "service_account_file");
 		return NULL;
 	}
 	if (cfg->email == NULL || cfg->email[0] == '\0') {
-		grant_err(err, errsize, "service_account needs the account's "
+		errf(err, errsize, "service_account needs the account's "
 		    "email (the mailbox it acts for)");
 		return NULL;
 	}
@@ -399,7 +386,7 @@ grant_service_account(const struct oauth_account_cfg *cfg, time_t now,
 		};
 
 		if ((body = grant_form(p, sizeof(p) / sizeof(p[0]))) == NULL)
-			grant_err(err, errsize, "out of memory");
+			errf(err, errsize, "out of memory");
 	}
 	grant_wipe_free(assertion, strlen(assertion));
 	return body;
@@ -418,7 +405,7 @@ grant_body(const struct oauth_account_cfg *cfg, const char *refresh_token,
 {
 	if (cfg->token_url == NULL || (cfg->client_id == NULL &&
 	    cfg->grant != OAUTH_GRANT_SERVICE_ACCOUNT)) {
-		grant_err(err, errsize, "no token_url or client_id");
+		errf(err, errsize, "no token_url or client_id");
 		return NULL;
 	}
 	switch (cfg->grant) {
@@ -429,6 +416,6 @@ grant_body(const struct oauth_account_cfg *cfg, const char *refresh_token,
 	case OAUTH_GRANT_SERVICE_ACCOUNT:
 		return grant_service_account(cfg, now, err, errsize);
 	}
-	grant_err(err, errsize, "unknown grant");
+	errf(err, errsize, "unknown grant");
 	return NULL;
 }

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "io/errf.h"
 #include "io/b64.h"
 #include "oauth/jwt.h"
 #include "oauth/wipe.h"
@@ -28,20 +29,6 @@
 /* What "type" says in a service account key file. */
 #define JWT_SA_TYPE		"service_account"
 
-static void	 jwt_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-jwt_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * base64url (RFC 4648 section 5) of n bytes into dst, without padding,
@@ -162,12 +149,12 @@ jwt_sign(const char *input, EVP_PKEY *key, char *err, size_t errsize)
 	char *out = NULL;
 
 	if (key == NULL || EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
-		jwt_err(err, errsize, "the key is not an RSA key (RS256 needs "
+		errf(err, errsize, "the key is not an RSA key (RS256 needs "
 		    "one)");
 		return NULL;
 	}
 	if (EVP_PKEY_get_size(key) > JWT_SIG_MAX) {
-		jwt_err(err, errsize, "the RSA key is larger than %d bits",
+		errf(err, errsize, "the RSA key is larger than %d bits",
 		    JWT_SIG_MAX * 8);
 		return NULL;
 	}
@@ -177,12 +164,12 @@ jwt_sign(const char *input, EVP_PKEY *key, char *err, size_t errsize)
 	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input,
 	    strlen(input)) != 1 ||
 	    jwt_b64url(sig, siglen, sig64, sizeof(sig64)) == -1) {
-		jwt_err(err, errsize, "cannot sign the JWT with the key");
+		errf(err, errsize, "cannot sign the JWT with the key");
 		goto done;
 	}
 	n = strlen(input) + 1 + strlen(sig64) + 1;
 	if ((out = malloc(n)) == NULL) {
-		jwt_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		goto done;
 	}
 	snprintf(out, n, "%s.%s", input, sig64);
@@ -235,7 +222,7 @@ jwt_key_from_pem(const char *pem, size_t len, char *err, size_t errsize)
 	BIO *bio;
 
 	if (len > JWT_TEXT_MAX) {
-		jwt_err(err, errsize, "private key longer than %d bytes",
+		errf(err, errsize, "private key longer than %d bytes",
 		    JWT_TEXT_MAX);
 		return NULL;
 	}
@@ -246,7 +233,7 @@ jwt_key_from_pem(const char *pem, size_t len, char *err, size_t errsize)
 	BIO_free(bio);
 	ERR_clear_error();
 	if (key == NULL)
-		jwt_err(err, errsize, "no private key in it (PEM, not "
+		errf(err, errsize, "no private key in it (PEM, not "
 		    "encrypted)");
 	return key;
 }
@@ -259,7 +246,7 @@ jwt_cert_from_pem(const char *pem, size_t len, char *err, size_t errsize)
 	BIO *bio;
 
 	if (len > JWT_TEXT_MAX) {
-		jwt_err(err, errsize, "certificate longer than %d bytes",
+		errf(err, errsize, "certificate longer than %d bytes",
 		    JWT_TEXT_MAX);
 		return NULL;
 	}
@@ -269,7 +256,7 @@ jwt_cert_from_pem(const char *pem, size_t len, char *err, size_t errsize)
 	BIO_free(bio);
 	ERR_clear_error();
 	if (cert == NULL)
-		jwt_err(err, errsize, "no certificate in it (PEM)");
+		errf(err, errsize, "no certificate in it (PEM)");
 	return cert;
 }
 
@@ -283,18 +270,18 @@ jwt_sa_string(json_t *o, const char *key, int required, char **dst,
 	*dst = NULL;
 	if ((v = json_object_get(o, key)) == NULL || json_is_null(v)) {
 		if (required)
-			jwt_err(err, errsize, "no %s in it", key);
+			errf(err, errsize, "no %s in it", key);
 		return required ? -1 : 0;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) > JWT_TEXT_MAX ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
-		jwt_err(err, errsize, "%s is not a string of 1 to %d bytes",
+		errf(err, errsize, "%s is not a string of 1 to %d bytes",
 		    key, JWT_TEXT_MAX);
 		return -1;
 	}
 	if ((*dst = strdup(json_string_value(v))) == NULL) {
-		jwt_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -318,17 +305,17 @@ jwt_service_account_parse(const char *text, size_t len,
 	/* Only the position: jansson's text would quote the private key. */
 	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
-		jwt_err(err, errsize, "not valid JSON (line %d column %d)",
+		errf(err, errsize, "not valid JSON (line %d column %d)",
 		    jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(o)) {
-		jwt_err(err, errsize, "not a JSON object");
+		errf(err, errsize, "not a JSON object");
 		goto fail;
 	}
 	if ((v = json_object_get(o, "type")) != NULL && (!json_is_string(v) ||
 	    strcmp(json_string_value(v), JWT_SA_TYPE) != 0)) {
-		jwt_err(err, errsize, "type is not \"%s\"", JWT_SA_TYPE);
+		errf(err, errsize, "type is not \"%s\"", JWT_SA_TYPE);
 		goto fail;
 	}
 	if (jwt_sa_string(o, "client_email", 1, &sa->client_email, err,

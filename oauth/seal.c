@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "io/errf.h"
 #include "io/b64.h"
 #include "oauth/seal.h"
 #include "oauth/wipe.h"
@@ -19,20 +20,6 @@
 /* Largest plaintext taken: EVP counts bytes in an int. */
 #define SEAL_PLAIN_MAX	((size_t)INT_MAX / 2)
 
-static void	 seal_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seal_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * One AES-256-GCM pass over len bytes of in into out (as many bytes):
@@ -173,20 +160,20 @@ seal_unwrap(const unsigned char key[SEAL_KEY_LEN], const char *aad,
 	wipe_json_init();
 	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
-		seal_err(err, errsize, "sealed file is not valid JSON (line %d "
+		errf(err, errsize, "sealed file is not valid JSON (line %d "
 		    "column %d)", jerr.line, jerr.column);
 		goto done;
 	}
 	if (!json_is_object(o) || (v = json_object_get(o, "version")) ==
 	    NULL || !json_is_integer(v) ||
 	    json_integer_value(v) != SEAL_VERSION) {
-		seal_err(err, errsize, "sealed file of an unknown version");
+		errf(err, errsize, "sealed file of an unknown version");
 		goto done;
 	}
 	if ((v = json_object_get(o, "sealed")) == NULL ||
 	    !json_is_string(v) || strcmp(json_string_value(v), SEAL_ALG) !=
 	    0) {
-		seal_err(err, errsize, "sealed file of an unknown algorithm "
+		errf(err, errsize, "sealed file of an unknown algorithm "
 		    "(not %s)", SEAL_ALG);
 		goto done;
 	}
@@ -198,17 +185,17 @@ seal_unwrap(const unsigned char key[SEAL_KEY_LEN], const char *aad,
 	    seal_member(o, "tag", tag, sizeof(tag), SEAL_TAG_LEN) == -1 ||
 	    (n = seal_member(o, "data", ct,
 	    B64_DECODED_MAX(json_string_length(v)), 0)) == -1) {
-		seal_err(err, errsize, "sealed file with a missing or bad "
+		errf(err, errsize, "sealed file with a missing or bad "
 		    "nonce, data or tag");
 		goto done;
 	}
 	if ((size_t)n >= outsize) {
-		seal_err(err, errsize, "sealed file too large");
+		errf(err, errsize, "sealed file too large");
 		goto done;
 	}
 	if (seal_gcm(0, key, nonce, aad, ct, (size_t)n, out, tag) == -1) {
 		explicit_bzero(out, outsize);
-		seal_err(err, errsize, "cannot unseal: wrong token key, or the "
+		errf(err, errsize, "cannot unseal: wrong token key, or the "
 		    "file was altered or belongs to another account");
 		goto done;
 	}

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "io/errf.h"
 #include "oauth/oauth.h"
 #include "oauth/seal.h"
 #include "oauth/store.h"
@@ -42,22 +43,8 @@
 /* Suffix of the temporary, for mkostemp. */
 #define STORE_TMP_SUFFIX	".XXXXXX"
 
-static void	 st_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 
 _Static_assert(STORE_KEY_LEN == SEAL_KEY_LEN, "store and seal key sizes");
-
-static void
-st_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /* Our user's name (or uid) for a "chown" hint. */
 static void
@@ -84,13 +71,13 @@ st_owner_mode(const struct stat *sb, const char *what, const char *path,
 
 	if (sb->st_uid != geteuid()) {
 		st_user(user, sizeof(user));
-		st_err(err, errsize, "%s %s is owned by uid %lu, not by %s "
+		errf(err, errsize, "%s %s is owned by uid %lu, not by %s "
 		    "(run: chown %s %s)", what, path,
 		    (unsigned long)sb->st_uid, user, user, path);
 		return -1;
 	}
 	if ((sb->st_mode & bad) != 0) {
-		st_err(err, errsize, "%s %s has mode %04o: open to others "
+		errf(err, errsize, "%s %s has mode %04o: open to others "
 		    "(run: chmod %s %s)", what, path,
 		    (unsigned)(sb->st_mode & 07777), fix, path);
 		return -1;
@@ -140,12 +127,12 @@ st_string(json_t *o, const char *key, char **dst, char *err, size_t errsize)
 	if ((v = json_object_get(o, key)) == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) > STORE_TOKEN_MAX) {
-		st_err(err, errsize, "%s is not a string of at most %d bytes",
+		errf(err, errsize, "%s is not a string of at most %d bytes",
 		    key, STORE_TOKEN_MAX);
 		return -1;
 	}
 	if ((*dst = strdup(json_string_value(v))) == NULL) {
-		st_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -181,17 +168,17 @@ st_parse(const char *buf, size_t len, struct stored_token *t, char *err,
 	/* Only the position: jansson's text would quote the file. */
 	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
-		st_err(err, errsize, "not valid JSON (line %d column %d)",
+		errf(err, errsize, "not valid JSON (line %d column %d)",
 		    jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(o)) {
-		st_err(err, errsize, "not a JSON object");
+		errf(err, errsize, "not a JSON object");
 		goto fail;
 	}
 	if ((v = json_object_get(o, "version")) != NULL &&
 	    (!json_is_integer(v) || json_integer_value(v) != STORE_VERSION)) {
-		st_err(err, errsize, "unknown version");
+		errf(err, errsize, "unknown version");
 		goto fail;
 	}
 	if (st_string(o, "refresh_token", &t->refresh_token, err,
@@ -201,13 +188,13 @@ st_parse(const char *buf, size_t len, struct stored_token *t, char *err,
 	    st_string(o, "scope", &t->scope, err, errsize) == -1)
 		goto fail;
 	if (t->refresh_token == NULL || t->refresh_token[0] == '\0') {
-		st_err(err, errsize, "no refresh_token in it");
+		errf(err, errsize, "no refresh_token in it");
 		goto fail;
 	}
 	if ((v = json_object_get(o, "expires_at")) != NULL &&
 	    !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			st_err(err, errsize, "expires_at is not a time");
+			errf(err, errsize, "expires_at is not a time");
 			goto fail;
 		}
 		t->expires_at = (time_t)json_integer_value(v);
@@ -240,42 +227,42 @@ st_load(const char *path, const char *account, ssize_t *lenp, char *err,
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
-			st_err(err, errsize, "no refresh token stored for "
+			errf(err, errsize, "no refresh token stored for "
 			    "account %s", account);
 		else
-			st_err(err, errsize, "cannot open %s: %s", path,
+			errf(err, errsize, "cannot open %s: %s", path,
 			    strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb) == -1) {
-		st_err(err, errsize, "cannot stat %s: %s", path,
+		errf(err, errsize, "cannot stat %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		st_err(err, errsize, "%s is not a regular file", path);
+		errf(err, errsize, "%s is not a regular file", path);
 		goto fail;
 	}
 	if (st_owner_mode(&sb, "token file", path, STORE_MODE_OTHERS, "600",
 	    err, errsize) == -1)
 		goto fail;
 	if (sb.st_size > STORE_FILE_MAX) {
-		st_err(err, errsize, "%s is larger than %d bytes", path,
+		errf(err, errsize, "%s is larger than %d bytes", path,
 		    STORE_FILE_MAX);
 		goto fail;
 	}
 	/* One byte more than allowed, to see a file that grew since fstat. */
 	if ((buf = malloc(STORE_FILE_MAX + 1)) == NULL) {
-		st_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		goto fail;
 	}
 	if ((len = st_read_all(fd, buf, STORE_FILE_MAX + 1)) == -1) {
-		st_err(err, errsize, "cannot read %s: %s", path,
+		errf(err, errsize, "cannot read %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	if (len > STORE_FILE_MAX) {
-		st_err(err, errsize, "%s is larger than %d bytes", path,
+		errf(err, errsize, "%s is larger than %d bytes", path,
 		    STORE_FILE_MAX);
 		goto fail;
 	}
@@ -310,7 +297,7 @@ store_read(const char *dir, const unsigned char *key, const char *account,
 	memset(t, 0, sizeof(*t));
 	wipe_json_init();
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
-		st_err(err, errsize, "bad account name or state directory");
+		errf(err, errsize, "bad account name or state directory");
 		return -1;
 	}
 	if ((buf = st_load(path, account, &len, err, errsize)) == NULL)
@@ -318,24 +305,24 @@ store_read(const char *dir, const unsigned char *key, const char *account,
 	text = buf;
 	if (seal_is_sealed(buf, (size_t)len)) {
 		if (key == NULL) {
-			st_err(err, errsize, "%s: token file is sealed; set "
+			errf(err, errsize, "%s: token file is sealed; set "
 			    "token_key_file", path);
 			goto done;
 		}
 		/* A sealed file's plaintext is shorter than the file. */
 		if ((plain = malloc(STORE_FILE_MAX + 1)) == NULL) {
-			st_err(err, errsize, "out of memory");
+			errf(err, errsize, "out of memory");
 			goto done;
 		}
 		if ((len = seal_unwrap(key, account, buf, (size_t)len, plain,
 		    STORE_FILE_MAX + 1, why, sizeof(why))) == -1) {
-			st_err(err, errsize, "%s: %s", path, why);
+			errf(err, errsize, "%s: %s", path, why);
 			goto done;
 		}
 		text = plain;
 	}
 	if (st_parse(text, (size_t)len, t, why, sizeof(why)) == -1) {
-		st_err(err, errsize, "%s: %s", path, why);
+		errf(err, errsize, "%s: %s", path, why);
 		goto done;
 	}
 	r = 0;
@@ -433,39 +420,39 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 	wipe_json_init();
 	tmp[0] = '\0';
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
-		st_err(err, errsize, "bad account name or state directory");
+		errf(err, errsize, "bad account name or state directory");
 		return -1;
 	}
 	if (t == NULL || t->refresh_token == NULL ||
 	    t->refresh_token[0] == '\0') {
-		st_err(err, errsize, "no refresh token to store");
+		errf(err, errsize, "no refresh token to store");
 		return -1;
 	}
 	n = snprintf(tmp, sizeof(tmp), "%s/.%s.json" STORE_TMP_SUFFIX, dir,
 	    account);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
 		tmp[0] = '\0';
-		st_err(err, errsize, "state directory path too long");
+		errf(err, errsize, "state directory path too long");
 		return -1;
 	}
 	if ((buf = malloc(STORE_FILE_MAX)) == NULL) {
-		st_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		goto fail;
 	}
 	if ((len = st_format(t, buf, STORE_FILE_MAX)) == -1) {
-		st_err(err, errsize, "token does not fit in %d bytes of JSON",
+		errf(err, errsize, "token does not fit in %d bytes of JSON",
 		    STORE_FILE_MAX);
 		goto fail;
 	}
 	out = buf;
 	if (key != NULL) {
 		if ((sealed = malloc(STORE_FILE_MAX)) == NULL) {
-			st_err(err, errsize, "out of memory");
+			errf(err, errsize, "out of memory");
 			goto fail;
 		}
 		if ((len = seal_wrap(key, account, buf, (size_t)len, sealed,
 		    STORE_FILE_MAX)) == -1) {
-			st_err(err, errsize, "token does not fit in %d bytes "
+			errf(err, errsize, "token does not fit in %d bytes "
 			    "sealed", STORE_FILE_MAX);
 			goto fail;
 		}
@@ -473,26 +460,26 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 	}
 	/* mkostemp: O_CREAT | O_EXCL, mode 0600. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		st_err(err, errsize, "cannot create a file in %s: %s", dir,
+		errf(err, errsize, "cannot create a file in %s: %s", dir,
 		    strerror(errno));
 		tmp[0] = '\0';
 		goto fail;
 	}
 	if (fchmod(fd, STORE_MODE) == -1 ||
 	    st_write_all(fd, out, (size_t)len) == -1 || fsync(fd) == -1) {
-		st_err(err, errsize, "cannot write %s: %s", tmp,
+		errf(err, errsize, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto fail;
 	}
 	n = close(fd);
 	fd = -1;
 	if (n == -1) {
-		st_err(err, errsize, "cannot write %s: %s", tmp,
+		errf(err, errsize, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto fail;
 	}
 	if (rename(tmp, path) == -1) {
-		st_err(err, errsize, "cannot rename %s to %s: %s", tmp, path,
+		errf(err, errsize, "cannot rename %s to %s: %s", tmp, path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -502,7 +489,7 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 	/* The rename is durable only once the directory is on disk. */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) == -1) {
-		st_err(err, errsize, "cannot fsync directory %s: %s", dir,
+		errf(err, errsize, "cannot fsync directory %s: %s", dir,
 		    strerror(errno));
 		goto fail;
 	}
@@ -533,20 +520,20 @@ store_check_dir(const char *dir, char *err, size_t errsize)
 	struct stat sb;
 
 	if (dir == NULL || dir[0] == '\0') {
-		st_err(err, errsize, "no state_dir");
+		errf(err, errsize, "no state_dir");
 		return -1;
 	}
 	if (stat(dir, &sb) == -1) {
 		if (errno == ENOENT)
-			st_err(err, errsize, "state_dir %s does not exist "
+			errf(err, errsize, "state_dir %s does not exist "
 			    "(run: mkdir -m 700 %s)", dir, dir);
 		else
-			st_err(err, errsize, "state_dir %s: %s", dir,
+			errf(err, errsize, "state_dir %s: %s", dir,
 			    strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		st_err(err, errsize, "state_dir %s is not a directory", dir);
+		errf(err, errsize, "state_dir %s is not a directory", dir);
 		return -1;
 	}
 	return st_owner_mode(&sb, "state_dir", dir, STORE_MODE_OTHERS, "700",
@@ -567,21 +554,21 @@ store_load_key(const char *path, unsigned char key[STORE_KEY_LEN],
 	int fd, r = -1;
 
 	if (path == NULL || path[0] == '\0') {
-		st_err(err, errsize, "no token key file");
+		errf(err, errsize, "no token key file");
 		return -1;
 	}
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		st_err(err, errsize, "cannot open token key file %s: %s", path,
+		errf(err, errsize, "cannot open token key file %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) == -1) {
-		st_err(err, errsize, "cannot stat token key file %s: %s", path,
+		errf(err, errsize, "cannot stat token key file %s: %s", path,
 		    strerror(errno));
 		goto done;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		st_err(err, errsize, "token key file %s is not a regular file",
+		errf(err, errsize, "token key file %s is not a regular file",
 		    path);
 		goto done;
 	}
@@ -590,12 +577,12 @@ store_load_key(const char *path, unsigned char key[STORE_KEY_LEN],
 		goto done;
 	/* One byte more than a key, to see a file that is too long. */
 	if ((n = st_read_all(fd, (char *)buf, sizeof(buf))) == -1) {
-		st_err(err, errsize, "cannot read token key file %s: %s", path,
+		errf(err, errsize, "cannot read token key file %s: %s", path,
 		    strerror(errno));
 		goto done;
 	}
 	if (n != STORE_KEY_LEN) {
-		st_err(err, errsize, "token key file %s must hold exactly %d "
+		errf(err, errsize, "token key file %s must hold exactly %d "
 		    "bytes, not %s%zd (make one: umask 077; head -c %d "
 		    "/dev/urandom > %s)", path, STORE_KEY_LEN,
 		    n > STORE_KEY_LEN ? "more than " : "", n > STORE_KEY_LEN ?

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "io/errf.h"
 #include "oauth/oauth.h"
 #include "oauth/tokenjson.h"
 #include "oauth/wipe.h"
@@ -27,20 +28,6 @@
 /* Longest numeric string accepted for expires_in. */
 #define TOKENJSON_NUMSTR_MAX	20
 
-static void	 tj_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-tj_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * A token goes onto an SMTP line inside base64 and into an HTTP form: only
@@ -67,20 +54,20 @@ tj_string(json_t *o, const char *key, size_t max, int cut, char **dst,
 	if ((v = json_object_get(o, key)) == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
-		tj_err(err, errsize, "%s is not a string", key);
+		errf(err, errsize, "%s is not a string", key);
 		return -1;
 	}
 	len = json_string_length(v);
 	if (len > max) {
 		if (!cut) {
-			tj_err(err, errsize, "%s longer than %zu bytes", key,
+			errf(err, errsize, "%s longer than %zu bytes", key,
 			    max);
 			return -1;
 		}
 		len = max;
 	}
 	if ((*dst = strndup(json_string_value(v), len)) == NULL) {
-		tj_err(err, errsize, "out of memory");
+		errf(err, errsize, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -122,7 +109,7 @@ tj_expires(json_t *o, long *out, char *err, size_t errsize)
 	*out = (long)n;
 	return 0;
 bad:
-	tj_err(err, errsize, "expires_in is not a number of seconds in range");
+	errf(err, errsize, "expires_in is not a number of seconds in range");
 	return -1;
 }
 
@@ -134,7 +121,7 @@ tj_error(json_t *o, struct token_response *out, char *err, size_t errsize)
 	    errsize) == -1)
 		return -1;
 	if (out->error == NULL || out->error[0] == '\0') {
-		tj_err(err, errsize, "error is empty");
+		errf(err, errsize, "error is empty");
 		return -1;
 	}
 	/* A description of the wrong type only loses detail. */
@@ -149,7 +136,7 @@ static int
 tj_success(json_t *o, struct token_response *out, char *err, size_t errsize)
 {
 	if (json_object_get(o, "access_token") == NULL) {
-		tj_err(err, errsize, "no access_token in reply");
+		errf(err, errsize, "no access_token in reply");
 		return -1;
 	}
 	if (tj_string(o, "access_token", TOKENJSON_TOKEN_MAX, 0,
@@ -163,23 +150,23 @@ tj_success(json_t *o, struct token_response *out, char *err, size_t errsize)
 	    tj_expires(o, &out->expires_in, err, errsize) == -1)
 		return -1;
 	if (out->access_token == NULL || out->access_token[0] == '\0') {
-		tj_err(err, errsize, "access_token is empty");
+		errf(err, errsize, "access_token is empty");
 		return -1;
 	}
 	if (!tj_token_ok(out->access_token)) {
-		tj_err(err, errsize, "access_token holds invalid characters");
+		errf(err, errsize, "access_token holds invalid characters");
 		return -1;
 	}
 	if (out->refresh_token != NULL && (out->refresh_token[0] == '\0' ||
 	    !tj_token_ok(out->refresh_token))) {
-		tj_err(err, errsize, "refresh_token is empty or holds invalid "
+		errf(err, errsize, "refresh_token is empty or holds invalid "
 		    "characters");
 		return -1;
 	}
 	/* RFC 6749 7.1: the type is case-insensitive. */
 	if (out->token_type != NULL &&
 	    strcasecmp(out->token_type, "Bearer") != 0) {
-		tj_err(err, errsize, "token_type is not Bearer");
+		errf(err, errsize, "token_type is not Bearer");
 		return -1;
 	}
 	return 0;
@@ -202,10 +189,10 @@ token_response_parse(const char *body, size_t len,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	tj_err(err, errsize, "%s", "");
+	errf(err, errsize, "%s", "");
 	wipe_json_init();
 	if (body == NULL) {
-		tj_err(err, errsize, "empty reply");
+		errf(err, errsize, "empty reply");
 		goto fail;
 	}
 	/*
@@ -214,12 +201,12 @@ token_response_parse(const char *body, size_t len,
 	 */
 	if ((o = json_loadb(body, len, JSON_REJECT_DUPLICATES |
 	    JSON_DECODE_ANY, &jerr)) == NULL) {
-		tj_err(err, errsize, "reply is not JSON (line %d column %d)",
+		errf(err, errsize, "reply is not JSON (line %d column %d)",
 		    jerr.line, jerr.column);
 		goto fail;
 	}
 	if (!json_is_object(o)) {
-		tj_err(err, errsize, "reply is not a JSON object");
+		errf(err, errsize, "reply is not a JSON object");
 		goto fail;
 	}
 	if ((e = json_object_get(o, "error")) != NULL && !json_is_null(e))

@@ -1,0 +1,15 @@
+/*
+ * errf: filling a caller's error buffer, for functions that report why they
+ * failed through (char *err, size_t errsize). No secret goes in: callers
+ * format only names, paths and provider codes.
+ */
+#ifndef IO_ERRF_H
+#define IO_ERRF_H
+
+#include <stddef.h>
+
+/* Format into err (NUL-terminated, cut to errsize); err NULL does nothing. */
+void	errf(char *err, size_t errsize, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif

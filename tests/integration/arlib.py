@@ -383,3 +383,90 @@ def log_text():
             return f.read()
     except FileNotFoundError:
         return ""
+
+
+# --- OAuth: relaying, token files, PKCE ---------------------------------------
+
+def relay_one(subject, tls=False):
+    """One session (AUTH PLAIN, one message to rcpt@example.org); None if
+    the message was accepted and stored byte for byte, else a diagnosis."""
+    before = msgs()
+    msg = message(subject, ["Relayed with an OAuth token.", ".dot line"])
+    c = session(tls=tls)
+    c.expect("MAIL FROM:<%s>" % USER, 250)
+    c.expect("RCPT TO:<rcpt@example.org>", 250)
+    c.expect("DATA", 354)
+    c.send(stuff(msg))
+    r = c.reply()
+    c.quit()
+    if r.code != 250:
+        return "end of DATA -> %r" % r.lines
+    new = new_msgs(before)
+    if len(new) != 1:
+        return "stored %d messages, want 1" % len(new)
+    return check_stored(new[0], msg, USER, ["rcpt@example.org"])
+
+
+def auth_reply(tls=False):
+    """A session up to AUTH PLAIN; returns (reply, seconds AUTH took). The
+    connection is closed."""
+    c = session(tls=tls, auth=False)
+    t0 = time.time()
+    r = c.login()
+    took = time.time() - t0
+    c.quit()
+    return r, took
+
+
+def token_file(state_dir, account="sales"):
+    return os.path.join(state_dir, account + ".json")
+
+
+def read_token_file(path):
+    """The token file's JSON object (a plain, unsealed one). Its contents
+    are secret: compare them, never print them."""
+    import json
+    with open(path) as f:
+        return json.load(f)
+
+
+def mock_refresh_tokens(mdir=None):
+    """The mock's valid refresh tokens, oldest first (secret)."""
+    with open(os.path.join(mdir or mock_dir(), "refresh-tokens")) as f:
+        return [l for l in f.read().split("\n") if l]
+
+
+def rt_is_newest(state_dir, mdir=None):
+    """None if the account's token file holds the mock's newest refresh
+    token, else a diagnosis that quotes no token."""
+    t = read_token_file(token_file(state_dir))
+    rts = mock_refresh_tokens(mdir)
+    have = t.get("refresh_token")
+    if not rts:
+        return "the mock's refresh-tokens file is empty"
+    if have == rts[-1]:
+        return None
+    if have in rts:
+        return ("the token file holds refresh token %d of %d the mock "
+                "issued, not the newest" % (rts.index(have) + 1, len(rts)))
+    return ("the token file's refresh token is none of the %d the mock "
+            "holds valid" % len(rts))
+
+
+def pkce_challenge(verifier):
+    import hashlib
+    d = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+
+
+def holds_verifier(text, challenge):
+    """Whether text holds the PKCE code_verifier (43..128 unreserved
+    characters) whose S256 challenge is challenge."""
+    import re
+    for m in re.finditer(r"[A-Za-z0-9._~-]{43,}", text):
+        run = m.group(0)
+        for i in range(len(run) - 42):
+            for n in range(43, min(128, len(run) - i) + 1):
+                if pkce_challenge(run[i:i + n]) == challenge:
+                    return True
+    return False

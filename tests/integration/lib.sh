@@ -210,6 +210,16 @@ ar_mock_count() {
 	echo "${v:-0}"
 }
 
+# ar_mock_control LINE...: replace the current mock's DIR/control with these
+# lines (atomically, under the mock's lock; see mock_control.c). No LINE:
+# an empty file.
+ar_mock_control() {
+	local l
+	{ for l in "$@"; do printf '%s\n' "$l"; done; } >"$MOCK_DIR/control.new"
+	flock "$MOCK_DIR/control.lock" mv -f "$MOCK_DIR/control.new" \
+	    "$MOCK_DIR/control"
+}
+
 # ar_msgs: the stored message numbers (NNNNNN of each complete .env), sorted.
 ar_msgs() {
 	local f
@@ -311,6 +321,9 @@ ar_check_delivery() {
 # ar_write_config FILE NAME [EXTRA SERVER LINES...]: a config for the current
 # mock (MOCK_*), listeners on AR_STARTTLS_PORT and AR_TLS_PORT, state in
 # $AR_TMP/NAME/state. TOKEN_URL and UPSTREAM_SMTP override the mock's.
+# Optional, newline-separated lines: AR_PROVIDER_EXTRA is added to
+# [provider mock]; AR_ACCOUNT_LINES replaces the client_id and
+# client_secret lines of [account sales]; AR_ACCOUNT_EXTRA is added to it.
 ar_write_config() {
 	local file=$1 dir=$AR_TMP/$2 l
 	shift 2
@@ -331,12 +344,19 @@ ar_write_config() {
 		echo "token_url = ${TOKEN_URL:-https://127.0.0.1:$MOCK_HTTP_PORT/token}"
 		echo "smtp = ${UPSTREAM_SMTP:-127.0.0.1:$MOCK_SMTP_PORT $MOCK_MODE}"
 		echo "ca_file = $AR_CA"
+		[ -z "${AR_PROVIDER_EXTRA:-}" ] || printf '%s\n' "$AR_PROVIDER_EXTRA"
 		echo
 		echo "[account sales]"
 		echo "provider = mock"
 		echo "email = $AR_EMAIL"
-		echo "client_id = $AR_CLIENT_ID"
-		echo "client_secret = $AR_CLIENT_SECRET"
+		if [ -n "${AR_ACCOUNT_LINES+set}" ]; then
+			[ -z "$AR_ACCOUNT_LINES" ] ||
+			    printf '%s\n' "$AR_ACCOUNT_LINES"
+		else
+			echo "client_id = $AR_CLIENT_ID"
+			echo "client_secret = $AR_CLIENT_SECRET"
+		fi
+		[ -z "${AR_ACCOUNT_EXTRA:-}" ] || printf '%s\n' "$AR_ACCOUNT_EXTRA"
 		echo
 		echo "[user $AR_USER]"
 		echo "password_hash = $AR_HASH"
@@ -346,11 +366,11 @@ ar_write_config() {
 
 # ar_start_daemon NAME [EXTRA SERVER LINES...]: write
 # $AR_TMP/NAME/authrelay.ini for the current mock, store the refresh token
-# (AR_SET_TOKEN, default the one the mock accepts), start the daemon, wait
-# for both listeners. Sets DAEMON_PID, DAEMON_LOG, DAEMON_CONF,
-# AR_STARTTLS_PORT, AR_TLS_PORT.
+# (AR_SET_TOKEN, default the one the mock accepts; none if AR_NO_TOKEN=1),
+# start the daemon, wait for both listeners. Sets DAEMON_PID, DAEMON_LOG,
+# DAEMON_CONF, DAEMON_DIR, AR_STARTTLS_PORT, AR_TLS_PORT.
 ar_start_daemon() {
-	local name=$1 dir=$AR_TMP/$1 n port
+	local name=$1 dir=$AR_TMP/$1
 	shift
 	mkdir -p "$dir"
 	AR_STARTTLS_PORT=$(ar_free_port)
@@ -358,13 +378,26 @@ ar_start_daemon() {
 	while [ "$AR_TLS_PORT" = "$AR_STARTTLS_PORT" ]; do
 		AR_TLS_PORT=$(ar_free_port)
 	done
+	DAEMON_DIR=$dir
 	DAEMON_CONF=$dir/authrelay.ini
-	DAEMON_LOG=$dir/authrelay.log
 	ar_write_config "$DAEMON_CONF" "$name" "$@"
-	printf '%s\n' "${AR_SET_TOKEN:-$AR_REFRESH}" |
-	    timeout 30 "$AUTHRELAY" -c "$DAEMON_CONF" set-token sales \
-	    >"$dir/set-token.out" 2>&1 ||
-	    { sed 's/^/#   /' "$dir/set-token.out"; ar_die "set-token failed"; }
+	if [ "${AR_NO_TOKEN:-0}" != 1 ]; then
+		printf '%s\n' "${AR_SET_TOKEN:-$AR_REFRESH}" |
+		    timeout 30 "$AUTHRELAY" -c "$DAEMON_CONF" set-token sales \
+		    >"$dir/set-token.out" 2>&1 ||
+		    { sed 's/^/#   /' "$dir/set-token.out"
+		      ar_die "set-token failed"; }
+	fi
+	ar_run_daemon "$dir/authrelay.log"
+}
+
+# ar_run_daemon LOG: start the daemon on DAEMON_CONF as it is (a restart:
+# same ports, same state), its stderr to LOG (which should match
+# authrelay*.log, for ar_check_secrets), and wait for both listeners. Sets
+# DAEMON_PID and DAEMON_LOG.
+ar_run_daemon() {
+	local n port
+	DAEMON_LOG=$1
 	"$AUTHRELAY" -c "$DAEMON_CONF" 2>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	AR_PIDS="$AR_PIDS $DAEMON_PID"
@@ -383,7 +416,8 @@ ar_start_daemon() {
 			sleep 0.2
 		done
 	done
-	export AR_STARTTLS_PORT AR_TLS_PORT DAEMON_LOG DAEMON_PID DAEMON_CONF
+	export AR_STARTTLS_PORT AR_TLS_PORT DAEMON_LOG DAEMON_PID DAEMON_CONF \
+	    DAEMON_DIR
 }
 
 # ar_stop PID: SIGTERM, wait (bounded). Sets AR_STOP_RC to the exit status,
@@ -463,6 +497,68 @@ ar_check_secrets() {
 	done
 	if [ -n "$found" ]; then
 		not_ok "$name" "secret found:$found"
+		return 1
+	fi
+	ok "$name"
+}
+
+# ar_check_oauth_secrets NAME [FILE...]: no OAuth secret in any daemon log
+# of this run (authrelay*.log under AR_TMP) nor in the FILEs (command
+# output): the refresh token the mocks start with and every one they issued
+# (each line of each mock's refresh-tokens file, and the "mock-rt-" prefix
+# of rotated ones), access tokens ("ya29.mock"), authorization codes
+# ("mock-code-"), device codes ("mock-device-"), the client secret, the
+# password, and each line of AR_SECRETS (more strings, newline-separated).
+# What kind of secret was found where is printed, never the secret.
+ar_check_oauth_secrets() {
+	local name=$1 f kind s found="" files secrets
+	shift
+	files=$(find "$AR_TMP" -name 'authrelay*.log' 2>/dev/null)
+	for f in "$@"; do
+		[ -f "$f" ] && files="$files
+$f"
+	done
+	[ -n "$files" ] || { not_ok "$name" "no file to look at"; return 1; }
+	# "kind<TAB>secret" lines.
+	secrets=$(printf 'refresh token\t%s\n' "$AR_REFRESH"
+	    printf 'client secret\t%s\n' "$AR_CLIENT_SECRET"
+	    printf 'password\t%s\n' "$AR_PASS"
+	    printf 'access token\tya29.mock\n'
+	    printf 'rotated refresh token\tmock-rt-\n'
+	    printf 'authorization code\tmock-code-\n'
+	    printf 'device code\tmock-device-\n'
+	    cat "$AR_TMP"/*/refresh-tokens 2>/dev/null |
+	        sed 's/^/issued refresh token\t/'
+	    printf '%s\n' "${AR_SECRETS:-}" | sed 's/^/AR_SECRETS line\t/')
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		while IFS=$'\t' read -r kind s; do
+			[ -n "$s" ] || continue
+			grep -qF -- "$s" "$f" || continue
+			found="$found $kind in ${f#"$AR_TMP"/}:$(grep -nF -- "$s" "$f" | head -1 | cut -d: -f1);"
+		done <<<"$secrets"
+	done <<<"$files"
+	if [ -n "$found" ]; then
+		not_ok "$name" "secret found:$found"
+		return 1
+	fi
+	ok "$name"
+}
+
+# ar_check_sanitizers NAME [FILE...]: no sanitizer report (AUTHRELAY built
+# with -fsanitize) in any daemon log of this run nor in the FILEs (output
+# of authrelay commands).
+ar_check_sanitizers() {
+	local name=$1 hits
+	shift
+	hits=$({ find "$AR_TMP" -name 'authrelay*.log' 2>/dev/null
+	    for f in "$@"; do [ -f "$f" ] && echo "$f"; done; } |
+	    while IFS= read -r f; do
+		grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"
+	    done)
+	if [ -n "$hits" ]; then
+		not_ok "$name" "sanitizer report in: $(echo "$hits" | sed "s|$AR_TMP/||" | tr '\n' ' ')" \
+		    "$(echo "$hits" | head -n 1)"
 		return 1
 	fi
 	ok "$name"

@@ -44,8 +44,10 @@ expect_454() {
 	fi
 }
 
-# 1. Token endpoint down: token_url points at a closed port.
-TOKEN_URL="https://127.0.0.1:$(ar_free_port)/token" ar_start_daemon tokdown
+# 1. Token endpoint down: token_url points at a closed port. The daemon
+# retries transient failures until token_wait_timeout (default 30 s).
+TOKEN_URL="https://127.0.0.1:$(ar_free_port)/token" ar_start_daemon tokdown \
+    "token_wait_timeout = 3"
 expect_454 "token endpoint down: AUTH gets 454 4.7.0"
 ar_stop "$DAEMON_PID"
 

@@ -311,6 +311,8 @@ ar_check_delivery() {
 # ar_write_config FILE NAME [EXTRA SERVER LINES...]: a config for the current
 # mock (MOCK_*), listeners on AR_STARTTLS_PORT and AR_TLS_PORT, state in
 # $AR_TMP/NAME/state. TOKEN_URL and UPSTREAM_SMTP override the mock's.
+# AR_ACCOUNT_LINES and AR_USER_LINES (text, one key a line) are added to
+# [account sales] and [user $AR_USER]; AR_SECTIONS (text) goes at the end.
 ar_write_config() {
 	local file=$1 dir=$AR_TMP/$2 l
 	shift 2
@@ -337,10 +339,13 @@ ar_write_config() {
 		echo "email = $AR_EMAIL"
 		echo "client_id = $AR_CLIENT_ID"
 		echo "client_secret = $AR_CLIENT_SECRET"
+		[ -z "${AR_ACCOUNT_LINES:-}" ] || echo "$AR_ACCOUNT_LINES"
 		echo
 		echo "[user $AR_USER]"
 		echo "password_hash = $AR_HASH"
 		echo "account = sales"
+		[ -z "${AR_USER_LINES:-}" ] || echo "$AR_USER_LINES"
+		[ -z "${AR_SECTIONS:-}" ] || printf '\n%s\n' "$AR_SECTIONS"
 	} >"$file"
 }
 

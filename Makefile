@@ -93,8 +93,11 @@ clean:
 # not part of make check). Run e.g. build/fuzz_datafilter -max_total_time=60
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
               -D_GNU_SOURCE -I.
-fuzz: $(B)/fuzz_datafilter $(B)/fuzz_smtp_cmd
+fuzz: $(B)/fuzz_datafilter $(B)/fuzz_smtp_cmd $(B)/fuzz_fromrewrite
 $(B)/fuzz_datafilter: tests/fuzz/fuzz_datafilter.c proxy/datafilter.c
+	@mkdir -p $(B)
+	clang $(FUZZ_CFLAGS) -o $@ $^
+$(B)/fuzz_fromrewrite: tests/fuzz/fuzz_fromrewrite.c proxy/fromrewrite.c
 	@mkdir -p $(B)
 	clang $(FUZZ_CFLAGS) -o $@ $^
 $(B)/fuzz_smtp_cmd: tests/fuzz/fuzz_smtp_cmd.c proxy/smtp_cmd.c proxy/sasl.c \

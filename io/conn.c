@@ -513,17 +513,38 @@ tls_err(char *err, size_t errsize, const char *what, const char *file)
 
 /*
  * TLS contexts: TLS 1.2 minimum, partial writes, released buffers. The
- * server one loads cert and key; the client one verifies peers against
+ * server one loads cert and key, and takes min_version (OpenSSL's
+ * TLS1_VERSION ... TLS1_3_VERSION; 0: TLS 1.2) and ciphers (a TLS <= 1.2
+ * cipher list; NULL: OpenSSL's default). Below TLS 1.2 it runs at OpenSSL
+ * security level 0 (SHA-1, old ciphers), with CONN_TLS_LEGACY_CIPHERS
+ * unless ciphers says otherwise. The client one verifies peers against
  * ca_file (NULL: the system store). NULL with a reason in err on failure.
  */
 SSL_CTX *
-conn_tls_server_ctx(const char *cert, const char *key, char *err,
-    size_t errsize)
+conn_tls_server_ctx(const char *cert, const char *key, int min_version,
+    const char *ciphers, char *err, size_t errsize)
 {
 	SSL_CTX *ctx;
+	int legacy = min_version != 0 && min_version < TLS1_2_VERSION;
 
 	if ((ctx = tls_ctx_new(TLS_server_method(), err, errsize)) == NULL)
 		return NULL;
+	if (min_version != 0 &&
+	    SSL_CTX_set_min_proto_version(ctx, min_version) != 1) {
+		tls_err(err, errsize, "cannot set the minimum TLS version",
+		    "for the listener");
+		goto fail;
+	}
+	if (legacy && ciphers == NULL)
+		ciphers = CONN_TLS_LEGACY_CIPHERS;
+	if (ciphers != NULL && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+		tls_err(err, errsize, "no usable cipher in", ciphers);
+		goto fail;
+	}
+	/* OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) above level 0;
+	   the level is this context's only, never the whole process's. */
+	if (legacy)
+		SSL_CTX_set_security_level(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		tls_err(err, errsize, "cannot load certificate", cert);
 		goto fail;

@@ -90,13 +90,20 @@ int	conn_is_tls(const struct conn *);
 /* Queue bytes for output. Returns 0, or -1 (nothing queued) if no room. */
 int	conn_write(struct conn *, const void *, size_t);
 
+/* The cipher list of a server context below TLS 1.2 without its own. */
+#define CONN_TLS_LEGACY_CIPHERS	"DEFAULT:@SECLEVEL=0"
+
 /*
  * TLS contexts: TLS 1.2 minimum, partial writes, released buffers. The
- * server one loads cert and key; the client one verifies peers against
+ * server one loads cert and key, and takes min_version (OpenSSL's
+ * TLS1_VERSION ... TLS1_3_VERSION; 0: TLS 1.2) and ciphers (a TLS <= 1.2
+ * cipher list; NULL: OpenSSL's default). Below TLS 1.2 it runs at OpenSSL
+ * security level 0 (SHA-1, old ciphers), with CONN_TLS_LEGACY_CIPHERS
+ * unless ciphers says otherwise. The client one verifies peers against
  * ca_file (NULL: the system store). NULL with a reason in err on failure.
  */
-SSL_CTX	*conn_tls_server_ctx(const char *cert, const char *key, char *err,
-	    size_t errsize);
+SSL_CTX	*conn_tls_server_ctx(const char *cert, const char *key,
+	    int min_version, const char *ciphers, char *err, size_t errsize);
 SSL_CTX	*conn_tls_client_ctx(const char *ca_file, char *err, size_t errsize);
 
 #endif

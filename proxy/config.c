@@ -18,6 +18,13 @@
  * "{tenant}"; once the whole file is read, each account gets its own copy
  * of the URLs and scope with its tenant filled in, so nothing after
  * config_load needs to know about tenants.
+ *
+ * Listeners: a "listen =" line of [server] and a [listener NAME] section
+ * both become a struct cfg_listen in file order; the keys that go with a
+ * mode are checked when its section ends, duplicate addresses once the
+ * whole file is read. Users: auth = none users are collected into
+ * cf->noauth, and no two of them may have overlapping networks, so a
+ * client address maps to at most one.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,9 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ini.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "io/log.h"
 #include "oauth/oauth.h"
@@ -47,7 +57,8 @@
 #define CONFIG_HOST_LABEL_MAX	63	/* one label of a host name */
 #define CONFIG_EMAIL_MAX	254
 #define CONFIG_PORT_MAX		65535
-#define CONFIG_MAX_LISTENS	64
+#define CONFIG_MAX_LISTENS	64	/* listen lines and [listener]s */
+#define CONFIG_MAX_SEND_AS	1024	/* send_as addresses of an account */
 #define CONFIG_MAX_PROVIDERS	64	/* presets included */
 #define CONFIG_MAX_ACCOUNTS	100000
 #define CONFIG_MAX_USERS	100000
@@ -74,7 +85,9 @@
 
 _Static_assert(LONG_MAX >= MESSAGE_SIZE_MAX, "long holds max_message_size");
 
-enum sect { S_NONE, S_BAD, S_SERVER, S_PROVIDER, S_ACCOUNT, S_USER };
+enum sect {
+	S_NONE, S_BAD, S_SERVER, S_PROVIDER, S_ACCOUNT, S_USER, S_LISTENER
+};
 
 enum ktype {
 	T_STR,		/* any non-empty text */
@@ -89,7 +102,16 @@ enum ktype {
 	T_REF,		/* the name of another section, resolved later */
 	T_TENANT,	/* common|organizations|consumers|GUID|domain */
 	T_GRANT,	/* refresh_token|client_credentials|service_account */
-	T_SCOPE		/* space-separated scope tokens (RFC 6749 3.3) */
+	T_SCOPE,	/* space-separated scope tokens (RFC 6749 3.3) */
+	T_ADDRPORT,	/* "ADDR:PORT", numeric, into the listener */
+	T_MODE,		/* starttls|tls|plain */
+	T_TLSVER,	/* TLSv1|TLSv1.1|TLSv1.2|TLSv1.3 */
+	T_CIPHERS,	/* an OpenSSL cipher list */
+	T_NETS,		/* CIDR list, appended to a struct cidr_list */
+	T_BOOL,		/* yes|no */
+	T_EMAILS,	/* e-mail addresses, appended to send_as */
+	T_USERAUTH,	/* password|none */
+	T_POLICY	/* pass|reject|rewrite */
 };
 
 #define K_REQ		0x01	/* required (a preset provider has them) */
@@ -111,6 +133,7 @@ struct key {
 #define PRV(f)	offsetof(struct cfg_provider, f)
 #define ACC(f)	offsetof(struct cfg_account, f)
 #define USR(f)	offsetof(struct cfg_user, f)
+#define LST(f)	offsetof(struct cfg_listen, f)
 
 static const struct key keys[] = {
 	{ S_SERVER, "hostname", T_HOST, SRV(hostname), 0, 0, NULL, 0 },
@@ -159,9 +182,31 @@ static const struct key keys[] = {
 	{ S_ACCOUNT, "client_key", T_STR, ACC(client_key), 0, 0, NULL, 0 },
 	{ S_ACCOUNT, "service_account_file", T_STR,
 	    ACC(service_account_file), 0, 0, NULL, 0 },
+	{ S_ACCOUNT, "send_as", T_EMAILS, 0, 0, 0, NULL, K_REPEAT },
+	/* Required unless auth = none: see user_end. */
 	{ S_USER, "password_hash", T_HASH, USR(password_hash), 0, 0, NULL,
-	    K_REQ | K_SECRET },
+	    K_SECRET },
 	{ S_USER, "account", T_REF, USR(account_name), 0, 0, NULL, K_REQ },
+	{ S_USER, "auth", T_USERAUTH, USR(auth_none), 0, 0, NULL, 0 },
+	{ S_USER, "networks", T_NETS, USR(networks), 0, 0, NULL, K_REPEAT },
+	{ S_USER, "sender_policy", T_POLICY, USR(sender_policy), 0, 0, NULL,
+	    0 },
+	{ S_USER, "rewrite_from_header", T_BOOL, USR(rewrite_from_header),
+	    0, 0, NULL, 0 },
+	/* Only [server] keys have defaults in this table; a [listener]
+	   starts with its own in section_listener. */
+	{ S_LISTENER, "address", T_ADDRPORT, 0, 0, 0, NULL,
+	    K_REQ | K_RESTART },
+	{ S_LISTENER, "mode", T_MODE, LST(mode), 0, 0, NULL,
+	    K_REQ | K_RESTART },
+	{ S_LISTENER, "tls_min_version", T_TLSVER, LST(tls_min_version),
+	    0, 0, NULL, K_RESTART },
+	{ S_LISTENER, "ciphers", T_CIPHERS, LST(ciphers), 0, 0, NULL,
+	    K_RESTART },
+	{ S_LISTENER, "networks", T_NETS, LST(networks), 0, 0, NULL,
+	    K_REPEAT | K_RESTART },
+	{ S_LISTENER, "allow_plaintext_auth", T_BOOL,
+	    LST(allow_plaintext_auth), 0, 0, NULL, K_RESTART },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= 64, "one bit per key in a uint64_t");
@@ -236,6 +281,28 @@ static const struct {
 	{ "error", LOG_ERR },
 };
 
+/* The values of the enumerated key types. */
+struct word {
+	const char	*name;
+	int		 value;
+};
+
+static const struct word modes[] = {
+	{ "starttls", LISTEN_STARTTLS }, { "tls", LISTEN_TLS },
+	{ "plain", LISTEN_PLAIN },
+};
+static const struct word tls_versions[] = {
+	{ "TLSv1", TLS1_VERSION }, { "TLSv1.1", TLS1_1_VERSION },
+	{ "TLSv1.2", TLS1_2_VERSION }, { "TLSv1.3", TLS1_3_VERSION },
+};
+static const struct word bools[] = { { "yes", 1 }, { "no", 0 } };
+static const struct word user_auths[] = { { "password", 0 }, { "none", 1 } };
+static const struct word policies[] = {
+	{ "pass", SENDER_PASS }, { "reject", SENDER_REJECT },
+	{ "rewrite", SENDER_REWRITE },
+};
+#define NWORDS(t)	(sizeof(t) / sizeof((t)[0]))
+
 struct cfg_error {
 	int		 line;
 	size_t		 seq;		/* keeps equal lines in found order */
@@ -275,6 +342,7 @@ struct parse {
 	int		 server_line;
 	uint64_t	 server_seen;
 	size_t		 listens_cap, providers_cap, accounts_cap, users_cap;
+	size_t		 nlistener_sects;	/* [listener] headers seen */
 	struct ref	*refs;
 	size_t		 nrefs, refs_cap;
 	struct cfg_error *errs;
@@ -377,6 +445,8 @@ sect_obj(struct parse *p)
 		return &p->cf->accounts[p->idx];
 	case S_USER:
 		return &p->cf->users[p->idx];
+	case S_LISTENER:
+		return &p->cf->listens[p->idx];
 	default:
 		return NULL;
 	}
@@ -671,76 +741,103 @@ set_str(struct parse *p, char **field, const char *v, int secret)
 	*field = dup;
 }
 
-static void
-add_listen(struct parse *p, const struct key *k, const char *v)
+/* The value of word v in table t (n rows), or -1 if it is none of them. */
+static int
+word_find(const struct word *t, size_t n, const char *v, int *out)
 {
-	struct config *cf = p->cf;
-	struct cfg_listen l, *nl;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v, t[i].name) == 0) {
+			*out = t[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * "ADDR:PORT" with a numeric address into l's text, addr and addrlen;
+ * want is the expected form, for errors about key k. Returns 0, or -1
+ * (reported).
+ */
+static int
+parse_addrport(struct parse *p, const struct key *k, const char *v,
+    struct cfg_listen *l, const char *want)
+{
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
-	char buf[CONFIG_LINE_MAX + 1], *mode, *host, *port;
+	char buf[CONFIG_LINE_MAX + 1], *host, *port, *text;
 	const char *label = cur_label(p);
 	long long pn;
-	size_t i;
 	int v6;
 
-	memset(&l, 0, sizeof(l));
 	snprintf(buf, sizeof(buf), "%s", v);
-	if (split2(buf, &mode) == -1) {
-		perr(p, p->lineno, label, k->name,
-		    "expected \"ADDR:PORT MODE\" (MODE: starttls or tls)");
-		return;
-	}
-	if ((l.text = strdup(buf)) == NULL) {
-		p->oom = 1;
-		return;
-	}
 	if (split_hostport(buf, &host, &port, &v6) == -1) {
-		perr(p, p->lineno, label, k->name,
-		    "no port (expected \"ADDR:PORT MODE\")");
-		goto fail;
+		perr(p, p->lineno, label, k->name, "no port (expected \"%s\")",
+		    want);
+		return -1;
 	}
 	if (parse_port(port, &pn) == -1) {
 		perr(p, p->lineno, label, k->name, "port must be 1..%d",
 		    CONFIG_PORT_MAX);
-		goto fail;
+		return -1;
 	}
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
 	if (!v6 && inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons((uint16_t)pn);
-		memcpy(&l.addr, &sin, sizeof(sin));
-		l.addrlen = sizeof(sin);
+		memcpy(&l->addr, &sin, sizeof(sin));
+		l->addrlen = sizeof(sin);
 	} else if (v6 && inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons((uint16_t)pn);
-		memcpy(&l.addr, &sin6, sizeof(sin6));
-		l.addrlen = sizeof(sin6);
+		memcpy(&l->addr, &sin6, sizeof(sin6));
+		l->addrlen = sizeof(sin6);
 	} else {
 		perr(p, p->lineno, label, k->name, "the address must be numeric:"
 		    " a dotted IPv4 address or a [bracketed] IPv6 address");
-		goto fail;
+		return -1;
 	}
-	if (strcmp(mode, "starttls") == 0)
-		l.mode = LISTEN_STARTTLS;
-	else if (strcmp(mode, "tls") == 0)
-		l.mode = LISTEN_TLS;
-	else {
+	if ((text = strdup(v)) == NULL) {
+		l->addrlen = 0;
+		p->oom = 1;
+		return -1;
+	}
+	free(l->text);
+	l->text = text;
+	l->line = p->lineno;
+	return 0;
+}
+
+/* A listen line of [server]: "ADDR:PORT MODE", a listener with defaults. */
+static void
+add_listen(struct parse *p, const struct key *k, const char *v)
+{
+	struct config *cf = p->cf;
+	struct cfg_listen l, *nl;
+	char buf[CONFIG_LINE_MAX + 1], *mode;
+	const char *label = cur_label(p);
+	int m;
+
+	memset(&l, 0, sizeof(l));
+	l.tls_min_version = TLS1_2_VERSION;
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (split2(buf, &mode) == -1) {
+		perr(p, p->lineno, label, k->name, "expected \"ADDR:PORT "
+		    "MODE\" (MODE: starttls, tls or plain)");
+		return;
+	}
+	if (parse_addrport(p, k, buf, &l, "ADDR:PORT MODE") == -1)
+		goto fail;
+	if (word_find(modes, NWORDS(modes), mode, &m) == -1) {
 		perr(p, p->lineno, label, k->name,
-		    "mode must be starttls or tls");
+		    "mode must be starttls, tls or plain");
 		goto fail;
 	}
-	for (i = 0; i < cf->nlistens; i++) {
-		if (cf->listens[i].addrlen == l.addrlen &&
-		    memcmp(&cf->listens[i].addr, &l.addr, l.addrlen) == 0) {
-			perr(p, p->lineno, label, k->name,
-			    "same address as line %d", cf->listens[i].line);
-			goto fail;
-		}
-	}
+	l.mode = (enum listen_mode)m;
 	if (cf->nlistens >= CONFIG_MAX_LISTENS) {
-		perr(p, p->lineno, label, k->name, "more than %d listen lines",
+		perr(p, p->lineno, label, k->name, "more than %d listeners",
 		    CONFIG_MAX_LISTENS);
 		goto fail;
 	}
@@ -750,12 +847,79 @@ add_listen(struct parse *p, const struct key *k, const char *v)
 		goto fail;
 	}
 	cf->listens = nl;
-	l.line = p->lineno;
 	nl[cf->nlistens++] = l;
 	return;
 
 fail:
 	free(l.text);
+}
+
+/* A CIDR list value appended to the list at field. */
+static void
+add_networks(struct parse *p, const struct key *k, const char *v,
+    struct cidr_list *l)
+{
+	char err[CONFIG_ERROR_MAX / 2];
+
+	if (cidr_list_add(l, v, err, sizeof(err)) == -1) {
+		perr(p, p->lineno, cur_label(p), k->name, "%s", err);
+		return;
+	}
+	if (p->sect == S_USER && p->cf->users[p->idx].networks_line == 0)
+		p->cf->users[p->idx].networks_line = p->lineno;
+}
+
+/* send_as: e-mail addresses separated by commas and/or white space. */
+static void
+add_send_as(struct parse *p, const struct key *k, const char *v)
+{
+	struct cfg_account *a = &p->cf->accounts[p->idx];
+	char buf[CONFIG_LINE_MAX + 1], *w, *save = NULL, **nv, *dup;
+	size_t added = 0;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (w = strtok_r(buf, ", \t", &save); w != NULL;
+	    w = strtok_r(NULL, ", \t", &save)) {
+		if (check_email(w) == -1) {
+			perr(p, p->lineno, cur_label(p), k->name, "\"%s\" is "
+			    "not an e-mail address (one '@', no white space)",
+			    w);
+			return;
+		}
+		if (a->nsend_as >= CONFIG_MAX_SEND_AS) {
+			perr(p, p->lineno, cur_label(p), k->name,
+			    "more than %d addresses", CONFIG_MAX_SEND_AS);
+			return;
+		}
+		if ((nv = reallocarray(a->send_as, a->nsend_as + 1,
+		    sizeof(*nv))) == NULL || (a->send_as = nv,
+		    dup = strdup(w)) == NULL) {
+			p->oom = 1;
+			return;
+		}
+		a->send_as[a->nsend_as++] = dup;
+		added++;
+	}
+	if (added == 0)
+		perr(p, p->lineno, cur_label(p), k->name, "no address given");
+}
+
+/*
+ * An OpenSSL cipher list: refused here, with its line, if OpenSSL can make
+ * nothing of it, rather than when the listener starts.
+ */
+static int
+check_ciphers(const char *v)
+{
+	SSL_CTX *ctx;
+	int ok;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return 0;	/* cannot tell: the listener will */
+	ok = SSL_CTX_set_cipher_list(ctx, v);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return ok == 1 ? 0 : -1;
 }
 
 static void
@@ -822,6 +986,7 @@ set_key(struct parse *p, const struct key *k, const char *v)
 	struct ref *nr;
 	long long n;
 	size_t i;
+	int w;
 
 	switch (k->type) {
 	case T_STR:
@@ -917,6 +1082,62 @@ set_key(struct parse *p, const struct key *k, const char *v)
 			return;
 		}
 		*(enum oauth_grant *)(void *)field = grants[i].grant;
+		return;
+	case T_ADDRPORT:
+		parse_addrport(p, k, v, sect_obj(p), "ADDR:PORT");
+		return;
+	case T_MODE:
+		if (word_find(modes, NWORDS(modes), v, &w) == -1) {
+			perr(p, p->lineno, label, k->name,
+			    "must be starttls, tls or plain");
+			return;
+		}
+		*(enum listen_mode *)(void *)field = (enum listen_mode)w;
+		return;
+	case T_TLSVER:
+		if (word_find(tls_versions, NWORDS(tls_versions), v, &w) ==
+		    -1) {
+			perr(p, p->lineno, label, k->name,
+			    "must be TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3");
+			return;
+		}
+		*(int *)(void *)field = w;
+		return;
+	case T_CIPHERS:
+		if (check_ciphers(v) == -1) {
+			perr(p, p->lineno, label, k->name,
+			    "OpenSSL finds no usable cipher in this list");
+			return;
+		}
+		break;
+	case T_NETS:
+		add_networks(p, k, v, (struct cidr_list *)(void *)field);
+		return;
+	case T_BOOL:
+		if (word_find(bools, NWORDS(bools), v, &w) == -1) {
+			perr(p, p->lineno, label, k->name, "must be yes or no");
+			return;
+		}
+		*(int *)(void *)field = w;
+		return;
+	case T_EMAILS:
+		add_send_as(p, k, v);
+		return;
+	case T_USERAUTH:
+		if (word_find(user_auths, NWORDS(user_auths), v, &w) == -1) {
+			perr(p, p->lineno, label, k->name,
+			    "must be password or none");
+			return;
+		}
+		*(int *)(void *)field = w;
+		return;
+	case T_POLICY:
+		if (word_find(policies, NWORDS(policies), v, &w) == -1) {
+			perr(p, p->lineno, label, k->name,
+			    "must be pass, reject or rewrite");
+			return;
+		}
+		*(enum sender_policy *)(void *)field = (enum sender_policy)w;
 		return;
 	case T_SCOPE:
 		snprintf(scope, sizeof(scope), "%s", v);
@@ -1014,6 +1235,56 @@ account_end(struct parse *p)
 		    "client_certificate and client_key)");
 }
 
+/*
+ * The end of a [listener]: the keys that go with its mode. Nothing is said
+ * about them if the mode itself was refused.
+ */
+static void
+listener_end(struct parse *p)
+{
+	struct cfg_listen *l = &p->cf->listens[p->idx];
+
+	if (key_bad(p, "mode") || key_line(p, "mode") == 0)
+		return;
+	if (l->mode == LISTEN_PLAIN) {
+		key_unused(p, "tls_min_version",
+		    "not used on a plain listener");
+		key_unused(p, "ciphers", "not used on a plain listener");
+		if (l->allow_plaintext_auth && l->networks.n == 0 &&
+		    !key_bad(p, "networks"))
+			perr(p, key_line(p, "allow_plaintext_auth"), p->label,
+			    "allow_plaintext_auth", "only valid on a plain "
+			    "listener that has networks set");
+		return;
+	}
+	if (l->allow_plaintext_auth)
+		perr(p, key_line(p, "allow_plaintext_auth"), p->label,
+		    "allow_plaintext_auth", "only valid on a plain listener "
+		    "that has networks set (AUTH here is under TLS anyway)");
+}
+
+/* The end of a [user]: the keys that go with auth and sender_policy. */
+static void
+user_end(struct parse *p)
+{
+	struct cfg_user *u = &p->cf->users[p->idx];
+
+	if (!key_bad(p, "auth") && u->auth_none) {
+		key_unused(p, "password_hash", "must be absent with "
+		    "auth = none");
+		if (key_line(p, "networks") == 0)
+			perr(p, p->sect_line, p->label, "networks",
+			    "missing (required with auth = none)");
+	} else if (!key_bad(p, "auth") && key_line(p, "password_hash") == 0)
+		perr(p, p->sect_line, p->label, "password_hash",
+		    "missing (required)");
+	if (u->rewrite_from_header && !key_bad(p, "sender_policy") &&
+	    u->sender_policy != SENDER_REWRITE)
+		perr(p, key_line(p, "rewrite_from_header"), p->label,
+		    "rewrite_from_header", "only valid with sender_policy = "
+		    "rewrite");
+}
+
 /* The current section is over: report its missing keys. */
 static void
 section_end(struct parse *p)
@@ -1031,6 +1302,10 @@ section_end(struct parse *p)
 	}
 	if (p->sect == S_ACCOUNT)
 		account_end(p);
+	if (p->sect == S_USER)
+		user_end(p);
+	if (p->sect == S_LISTENER)
+		listener_end(p);
 	if (p->sect == S_SERVER)
 		p->server_seen = p->seen;
 	p->sect = S_NONE;
@@ -1149,6 +1424,41 @@ oom:
 	p->oom = 1;
 }
 
+static void
+section_listener(struct parse *p, const char *name)
+{
+	struct config *cf = p->cf;
+	struct cfg_listen *nl;
+
+	p->nlistener_sects++;
+	if (check_name(name) == -1) {
+		perr(p, p->lineno, p->label, NULL, "the name must be 1..%d of "
+		    "[A-Za-z0-9._-], not starting with '.'", CONFIG_NAME_MAX);
+		return;
+	}
+	if (cf->nlistens >= CONFIG_MAX_LISTENS) {
+		perr(p, p->lineno, p->label, NULL, "more than %d listeners",
+		    CONFIG_MAX_LISTENS);
+		return;
+	}
+	if ((nl = grow(cf->listens, &p->listens_cap, cf->nlistens,
+	    sizeof(*nl))) == NULL)
+		goto oom;
+	cf->listens = nl;
+	nl += cf->nlistens;
+	memset(nl, 0, sizeof(*nl));
+	nl->tls_min_version = TLS1_2_VERSION;
+	nl->line = nl->sect_line = p->lineno;
+	if ((nl->name = strdup(name)) == NULL)
+		goto oom;
+	p->sect = S_LISTENER;
+	p->idx = cf->nlistens++;
+	return;
+
+oom:
+	p->oom = 1;
+}
+
 /* A "[...]" line: end the current section and start the next. */
 static void
 section(struct parse *p, char *s)
@@ -1200,6 +1510,8 @@ section(struct parse *p, char *s)
 		section_account(p, name);
 	else if (strcmp(kind, "user") == 0)
 		section_user(p, name);
+	else if (strcmp(kind, "listener") == 0)
+		section_listener(p, name);
 	else
 		perr(p, p->lineno, p->label, NULL, "unknown section");
 }
@@ -1399,17 +1711,23 @@ validate_server(struct parse *p)
 	struct config *cf = p->cf;
 	char host[HOST_NAME_MAX + 1];
 
+	size_t i;
+	int tls = 0;
+
+	for (i = 0; i < cf->nlistens; i++)
+		if (cf->listens[i].mode != LISTEN_PLAIN)
+			tls = 1;
 	/* A listen, tls_cert or tls_key given but wrong is reported already. */
-	if (cf->nlistens == 0 && !server_seen(p, "listen"))
-		perr(p, 0, "server", "listen", "at least one is required");
-	if (cf->nlistens > 0 && cf->tls_cert == NULL &&
-	    !server_seen(p, "tls_cert"))
+	if (cf->nlistens == 0 && !server_seen(p, "listen") &&
+	    p->nlistener_sects == 0)
+		perr(p, 0, "server", "listen", "at least one is required (a "
+		    "listen line or a [listener] section)");
+	if (tls && cf->tls_cert == NULL && !server_seen(p, "tls_cert"))
 		perr(p, p->server_line, "server", "tls_cert",
-		    "missing (required with listen)");
-	if (cf->nlistens > 0 && cf->tls_key == NULL &&
-	    !server_seen(p, "tls_key"))
+		    "missing (required with a tls or starttls listener)");
+	if (tls && cf->tls_key == NULL && !server_seen(p, "tls_key"))
 		perr(p, p->server_line, "server", "tls_key",
-		    "missing (required with listen)");
+		    "missing (required with a tls or starttls listener)");
 	if (cf->hostname != NULL || server_seen(p, "hostname"))
 		return;
 	if (gethostname(host, sizeof(host)) == -1 ||
@@ -1418,6 +1736,103 @@ validate_server(struct parse *p)
 		    "a usable host name: set hostname");
 	else
 		set_str(p, &cf->hostname, host, 0);
+}
+
+/* Where listener l is written: its label and key, for errors. */
+static void
+listen_where(const struct cfg_listen *l, char *label, size_t size,
+    const char **key)
+{
+	if (l->name != NULL) {
+		snprintf(label, size, "listener %s", l->name);
+		*key = "address";
+	} else {
+		snprintf(label, size, "server");
+		*key = "listen";
+	}
+}
+
+/* Two listeners on one address; two [listener] sections of one name. */
+static void
+validate_listeners(struct parse *p)
+{
+	struct config *cf = p->cf;
+	struct cfg_listen *l, *o;
+	char label[CONFIG_LINE_MAX + 1];
+	const char *key;
+	size_t i, j;
+
+	for (i = 0; i < cf->nlistens; i++) {
+		l = &cf->listens[i];
+		for (j = 0; j < i; j++) {
+			o = &cf->listens[j];
+			if (l->name != NULL && o->name != NULL &&
+			    strcmp(l->name, o->name) == 0) {
+				snprintf(label, sizeof(label), "listener %s",
+				    l->name);
+				perr(p, l->sect_line, label, NULL, "duplicate "
+				    "section (first at line %d)", o->sect_line);
+				break;
+			}
+			if (l->addrlen == 0 || l->addrlen != o->addrlen ||
+			    memcmp(&l->addr, &o->addr, l->addrlen) != 0)
+				continue;
+			listen_where(l, label, sizeof(label), &key);
+			perr(p, l->line, label, key, "same address as line %d",
+			    o->line);
+			break;
+		}
+	}
+}
+
+/*
+ * The auth = none users, into cf->noauth; two of them whose networks
+ * overlap would make a client address ambiguous.
+ */
+static void
+validate_noauth(struct parse *p)
+{
+	struct config *cf = p->cf;
+	struct cfg_user *u, *o;
+	char label[CONFIG_LINE_MAX + 1], a[CIDR_TEXT_MAX], b[CIDR_TEXT_MAX];
+	size_t i, j, x, y, n = 0;
+
+	for (i = 0; i < cf->nusers; i++)
+		if (cf->users[i].auth_none)
+			n++;
+	if (n == 0)
+		return;
+	if ((cf->noauth = calloc(n, sizeof(*cf->noauth))) == NULL) {
+		p->oom = 1;
+		return;
+	}
+	for (i = 0; i < cf->nusers; i++) {
+		if (!(u = &cf->users[i])->auth_none)
+			continue;
+		for (j = 0; j < cf->nnoauth; j++) {
+			o = cf->noauth[j];
+			for (x = 0; x < u->networks.n; x++)
+				for (y = 0; y < o->networks.n; y++) {
+					if (!cidr_overlap(&u->networks.v[x],
+					    &o->networks.v[y]))
+						continue;
+					cidr_format(&u->networks.v[x], a,
+					    sizeof(a));
+					cidr_format(&o->networks.v[y], b,
+					    sizeof(b));
+					snprintf(label, sizeof(label),
+					    "user %s", u->name);
+					perr(p, u->networks_line, label,
+					    "networks", "%s overlaps %s of "
+					    "[user %s] (line %d): both are "
+					    "auth = none", a, b, o->name,
+					    o->networks_line);
+					goto next;
+				}
+		}
+next:
+		cf->noauth[cf->nnoauth++] = u;
+	}
 }
 
 /*
@@ -1642,7 +2057,7 @@ config_new(struct parse *p, const char *path)
 		goto fail;
 	p->sect = S_SERVER;
 	for (i = 0; i < NKEYS; i++)
-		if (keys[i].def != NULL)
+		if (keys[i].sect == S_SERVER && keys[i].def != NULL)
 			set_key(p, &keys[i], keys[i].def);
 	p->sect = S_NONE;
 	if ((cf->providers = calloc(NPRESETS, sizeof(*cf->providers))) == NULL)
@@ -1711,7 +2126,9 @@ config_load(const char *path, char **errors)
 	fclose(p.f);
 	if (!p.oom && p.read_errno == 0) {
 		validate_server(&p);
+		validate_listeners(&p);
 		validate_sections(&p);
+		validate_noauth(&p);
 	}
 
 done:
@@ -1732,14 +2149,18 @@ done:
 void
 config_free(struct config *cf)
 {
-	size_t i;
+	size_t i, j;
 
 	if (cf == NULL)
 		return;
 	free(cf->path);
 	free(cf->hostname);
-	for (i = 0; i < cf->nlistens; i++)
+	for (i = 0; i < cf->nlistens; i++) {
+		free(cf->listens[i].name);
 		free(cf->listens[i].text);
+		free(cf->listens[i].ciphers);
+		cidr_list_free(&cf->listens[i].networks);
+	}
 	free(cf->listens);
 	free(cf->tls_cert);
 	free(cf->tls_key);
@@ -1771,14 +2192,19 @@ config_free(struct config *cf)
 		free(cf->accounts[i].token_url);
 		free(cf->accounts[i].device_url);
 		free(cf->accounts[i].scope);
+		for (j = 0; j < cf->accounts[i].nsend_as; j++)
+			free(cf->accounts[i].send_as[j]);
+		free(cf->accounts[i].send_as);
 	}
 	free(cf->accounts);
 	for (i = 0; i < cf->nusers; i++) {
 		free(cf->users[i].name);
 		wipe_free(cf->users[i].password_hash);
 		free(cf->users[i].account_name);
+		cidr_list_free(&cf->users[i].networks);
 	}
 	free(cf->users);
+	free(cf->noauth);
 	free(cf);
 }
 
@@ -1804,6 +2230,41 @@ config_account(const struct config *cf, const char *name)
 		if (strcmp(cf->accounts[i].name, name) == 0)
 			return &cf->accounts[i];
 	return NULL;
+}
+
+/*
+ * The auth = none user whose networks hold the client address sa; NULL if
+ * there is none. Validation made sure there is at most one.
+ */
+struct cfg_user *
+config_noauth_user(const struct config *cf, const struct sockaddr *sa)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nnoauth; i++)
+		if (cidr_list_match(&cf->noauth[i]->networks, sa))
+			return cf->noauth[i];
+	return NULL;
+}
+
+/*
+ * 1 if account a may send as addr: its email or one of its send_as,
+ * compared case-insensitively over the whole address; else 0 (also for
+ * the null sender "").
+ */
+int
+config_sender_owned(const struct cfg_account *a, const char *addr)
+{
+	size_t i;
+
+	if (*addr == '\0')
+		return 0;
+	if (strcasecmp(a->email, addr) == 0)
+		return 1;
+	for (i = 0; i < a->nsend_as; i++)
+		if (strcasecmp(a->send_as[i], addr) == 0)
+			return 1;
+	return 0;
 }
 
 /*

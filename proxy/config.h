@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "oauth/oauth.h"
+#include "proxy/cidr.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/authrelay/authrelay.ini"
 /* Written in a provider's URLs; replaced by each account's tenant. */
@@ -24,14 +25,30 @@
    gives one (Microsoft 365, app-only SMTP.SendAsApp). */
 #define CONFIG_APP_SCOPE_DEFAULT "https://outlook.office365.com/.default"
 
-enum listen_mode { LISTEN_STARTTLS, LISTEN_TLS };
+enum listen_mode { LISTEN_STARTTLS, LISTEN_TLS, LISTEN_PLAIN };
 
+/*
+ * A listener: a "listen =" line of [server] (the shorthand: defaults for
+ * everything but address and mode) or a [listener NAME] section.
+ */
 struct cfg_listen {
+	char			*name;		/* NULL for a listen line */
 	char			*text;		/* "0.0.0.0:587" as written */
 	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
+	socklen_t		 addrlen;	/* 0: no valid address given */
 	enum listen_mode	 mode;
-	int			 line;
+	int			 tls_min_version; /* OpenSSL's TLS1_VERSION ..
+						     TLS1_3_VERSION; default
+						     TLS1_2_VERSION */
+	char			*ciphers;	/* TLS <= 1.2 cipher list;
+						   NULL: OpenSSL's default */
+	struct cidr_list	 networks;	/* clients allowed; empty:
+						   all */
+	int			 allow_plaintext_auth;	/* AUTH in clear
+							   (plain only) */
+	int			 line;		/* of the listen line or of
+						   the address key */
+	int			 sect_line;	/* of the [listener] header */
 };
 
 /*
@@ -77,14 +94,31 @@ struct cfg_account {
 						   provider's (app_scope for
 						   client_credentials); NULL:
 						   none */
+	char			**send_as;	/* other addresses the mailbox
+						   may send as */
+	size_t			 nsend_as;
 	int			 line;
+};
+
+enum sender_policy {
+	SENDER_PASS,		/* any envelope sender goes to the provider */
+	SENDER_REJECT,		/* one the account does not own gets 553 */
+	SENDER_REWRITE,		/* ... is replaced with the account's email */
 };
 
 struct cfg_user {
 	char			*name;		/* the login name */
-	char			*password_hash;	/* crypt(3) */
+	int			 auth_none;	/* auth = none: no login; mapped
+						   by networks at MAIL */
+	char			*password_hash;	/* crypt(3); NULL with
+						   auth = none */
 	char			*account_name;
 	struct cfg_account	*account;	/* resolved by validation */
+	struct cidr_list	 networks;	/* where it may be used from;
+						   empty: anywhere */
+	int			 networks_line;	/* first networks key; 0 */
+	enum sender_policy	 sender_policy;	/* default pass */
+	int			 rewrite_from_header;	/* with rewrite */
 	int			 line;
 };
 
@@ -114,6 +148,9 @@ struct config {
 	size_t			 naccounts;
 	struct cfg_user		*users;
 	size_t			 nusers;
+	/* Resolved by validation. */
+	struct cfg_user		**noauth;	/* the auth = none users */
+	size_t			 nnoauth;
 };
 
 /*
@@ -128,6 +165,19 @@ void		 config_free(struct config *);
 /* Lookups by name; NULL if absent. */
 struct cfg_user	*config_user(const struct config *, const char *name);
 struct cfg_account *config_account(const struct config *, const char *name);
+/*
+ * The auth = none user whose networks hold the client address sa; NULL if
+ * there is none. Validation made sure there is at most one.
+ */
+struct cfg_user	*config_noauth_user(const struct config *,
+		    const struct sockaddr *sa);
+/*
+ * 1 if account a may send as addr: its email or one of its send_as,
+ * compared case-insensitively over the whole address; else 0 (also for
+ * the null sender "").
+ */
+int		 config_sender_owned(const struct cfg_account *a,
+		    const char *addr);
 /*
  * What the token manager needs for account a (for oauth_account_add): the
  * strings point into a, which must outlive oc.

@@ -59,7 +59,7 @@ server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_warn(0, "accept listener=%s: %s",
-				    l->cfg->text, strerror(errno));
+				    l->name, strerror(errno));
 			return;
 		}
 		if (srv->nsessions >= srv->cfg->max_connections) {
@@ -74,6 +74,54 @@ server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static const char *
+server_mode_name(enum listen_mode m)
+{
+	switch (m) {
+	case LISTEN_TLS:
+		return "tls";
+	case LISTEN_PLAIN:
+		return "plain";
+	default:
+		return "starttls";
+	}
+}
+
+static const char *
+server_tls_name(int version)
+{
+	switch (version) {
+	case TLS1_VERSION:
+		return "TLSv1";
+	case TLS1_1_VERSION:
+		return "TLSv1.1";
+	case TLS1_3_VERSION:
+		return "TLSv1.3";
+	default:
+		return "TLSv1.2";
+	}
+}
+
+/* The listener's own TLS context: its minimum version and ciphers. */
+static int
+server_listener_tls(struct server *srv, struct listener *l)
+{
+	const struct cfg_listen *cl = l->cfg;
+	char err[256];
+
+	if (cl->mode == LISTEN_PLAIN)
+		return 0;
+	l->tls_ctx = conn_tls_server_ctx(srv->cfg->tls_cert,
+	    srv->cfg->tls_key, cl->tls_min_version, cl->ciphers, err,
+	    sizeof(err));
+	if (l->tls_ctx == NULL) {
+		fprintf(stderr, "authrelay: %s:%d: listener %s: %s\n",
+		    srv->cfg->path, cl->line, l->name, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 server_listen(struct server *srv, struct listener *l,
     const struct cfg_listen *cl)
@@ -82,6 +130,9 @@ server_listen(struct server *srv, struct listener *l,
 
 	l->srv = srv;
 	l->cfg = cl;
+	l->name = cl->name != NULL ? cl->name : cl->text;
+	if (server_listener_tls(srv, l) == -1)
+		return -1;
 	l->fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (l->fd == -1)
@@ -95,8 +146,11 @@ server_listen(struct server *srv, struct listener *l,
 	ev_io_init(&l->io, server_accept_cb, l->fd, EV_READ);
 	l->io.data = l;
 	ev_io_start(srv->loop, &l->io);
-	log_info(0, "listening on %s mode=%s", cl->text,
-	    cl->mode == LISTEN_TLS ? "tls" : "starttls");
+	log_info(0, "listening on %s listener=%s mode=%s%s%s networks=%zu "
+	    "plaintext_auth=%s", cl->text, l->name, server_mode_name(cl->mode),
+	    cl->mode != LISTEN_PLAIN ? " tls_min=" : "",
+	    cl->mode != LISTEN_PLAIN ? server_tls_name(cl->tls_min_version) :
+	    "", cl->networks.n, cl->allow_plaintext_auth ? "yes" : "no");
 	return 0;
 fail:
 	fprintf(stderr, "authrelay: %s:%d: cannot listen on %s: %s\n",
@@ -155,7 +209,7 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_unref(srv->loop);	/* the grace timer alone does not keep it */
 }
 
-/* TLS contexts for our listeners and for each provider. */
+/* TLS contexts for each provider (each listener makes its own). */
 static int
 server_tls(struct server *srv)
 {
@@ -163,12 +217,6 @@ server_tls(struct server *srv)
 	char err[256];
 	size_t i;
 
-	srv->tls_ctx = conn_tls_server_ctx(cfg->tls_cert, cfg->tls_key, err,
-	    sizeof(err));
-	if (srv->tls_ctx == NULL) {
-		fprintf(stderr, "authrelay: %s\n", err);
-		return -1;
-	}
 	srv->provider_ctx = calloc(cfg->nproviders, sizeof(SSL_CTX *));
 	if (srv->provider_ctx == NULL)
 		return -1;
@@ -307,6 +355,9 @@ server_free(struct server *srv)
 	if (srv->sessions != NULL)
 		session_close_all(srv);
 	server_stop_listening(srv);
+	/* Only now: sessions still doing STARTTLS use their listener's. */
+	for (i = 0; i < srv->nlisteners; i++)
+		SSL_CTX_free(srv->listeners[i].tls_ctx);
 	free(srv->listeners);
 	workq_free(srv->authq);
 	workq_free(srv->resolveq);
@@ -318,7 +369,6 @@ server_free(struct server *srv)
 		for (i = 0; i < srv->cfg->nproviders; i++)
 			SSL_CTX_free(srv->provider_ctx[i]);
 	free(srv->provider_ctx);
-	SSL_CTX_free(srv->tls_ctx);
 	if (ev_is_active(&srv->grace))
 		ev_ref(srv->loop);
 	ev_timer_stop(srv->loop, &srv->grace);

@@ -33,6 +33,9 @@ struct relay_account {
 struct listener {
 	struct server		*srv;
 	const struct cfg_listen	*cfg;
+	const char		*name;		/* for logs: its [listener]
+						   name or its address */
+	SSL_CTX			*tls_ctx;	/* NULL on a plain listener */
 	int			 fd;
 	ev_io			 io;
 };
@@ -42,7 +45,6 @@ struct session;
 struct server {
 	struct ev_loop		*loop;
 	struct config		*cfg;
-	SSL_CTX			*tls_ctx;	/* our listeners' */
 	SSL_CTX			**provider_ctx;	/* one per cfg provider */
 	struct relay_account	*accounts;	/* parallel to cfg->accounts */
 	struct listener		*listeners;

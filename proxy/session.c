@@ -19,7 +19,9 @@
 
 #include "io/conn.h"
 #include "io/log.h"
+#include "proxy/cidr.h"
 #include "proxy/datafilter.h"
+#include "proxy/fromrewrite.h"
 #include "proxy/sasl.h"
 #include "proxy/session.h"
 #include "proxy/smtp_cmd.h"
@@ -36,6 +38,8 @@ enum s_state {
 	S_AUTH_UPSTREAM,	/* provider connect + XOAUTH2 */
 	S_AUTH_FAILWAIT,	/* delaying the 535 */
 	S_RECONNECT,		/* MAIL waits for a new provider connection */
+	S_NOAUTH_UPSTREAM,	/* MAIL without AUTH from an auth = none
+				   user's network waits for its provider */
 	S_RELAY,		/* a command is with the provider */
 	S_DATA_WAIT,		/* DATA is with the provider */
 	S_DATA,			/* streaming the message */
@@ -45,10 +49,11 @@ enum s_state {
 
 static const char *s_names[] = {
 	"tls", "cmd", "auth-plain", "auth-login-user", "auth-login-pass",
-	"auth-check", "auth-upstream", "auth-failwait", "reconnect", "relay",
-	"data-wait",
-	"data", "data-end", "closing",
+	"auth-check", "auth-upstream", "auth-failwait", "reconnect",
+	"noauth-upstream", "relay", "data-wait", "data", "data-end", "closing",
 };
+_Static_assert(sizeof(s_names) / sizeof(s_names[0]) == S_CLOSING + 1,
+    "a name for every state");
 
 struct session {
 	uint32_t		 magic;
@@ -60,6 +65,7 @@ struct session {
 	struct conn		 c;
 	ev_timer		 timer;		/* client idle timeout */
 	ev_timer		 delay;		/* failed AUTH delay */
+	struct sockaddr_storage	 peer;		/* the client's address */
 	char			 host[INET6_ADDRSTRLEN];
 	int			 greeted;	/* the 220 was sent */
 	int			 helo;		/* 0, 1 HELO, 2 EHLO */
@@ -71,16 +77,27 @@ struct session {
 	struct auth_job		*auth;
 	const struct cfg_user	*cu;
 	struct relay_account	*ra;
-	int			 authed;
+	int			 authed;	/* by AUTH, or mapped by network
+						   (auth = none) at MAIL */
 	/* relay */
 	struct upstream		*up;
 	int			 up_lost;	/* the provider went away */
-	char			 pending[SMTP_LINE_MAX];	/* MAIL args
-							   waiting for it */
+	char			 mail_line[UPSTREAM_CMD_MAX + 1];	/* the
+						   MAIL waiting for a provider
+						   connection */
+	size_t			 mail_len;
 	int			 swallow;	/* do not forward this reply */
+	int			 rewrite_from;	/* this transaction's From:
+						   header is rewritten */
 	int			 txn;		/* MAIL accepted */
 	enum smtp_verb		 relayed;	/* verb with the provider */
 	struct datafilter	 df;
+	int			 df_end;	/* the filter saw the end; its
+						   ".\r\n" is still to write */
+	struct fromrewrite	 fr;		/* with rewrite_from: the
+						   filter's output goes to */
+	struct buf		 stage;		/* ... here, then through fr */
+	int			 fr_on;
 	int			 data_discard;	/* swallow the rest of DATA */
 	int			 data_too_big;
 	unsigned long		 nmsgs;
@@ -181,6 +198,19 @@ s_wipe_user(struct session *s)
 }
 
 /*
+ * AUTH may be offered and taken now: under TLS, or in clear on a plain
+ * listener that allows it (which config allows only with networks set).
+ */
+static int
+s_auth_allowed(const struct session *s)
+{
+	const struct cfg_listen *cl = s->l->cfg;
+
+	return conn_is_tls(&s->c) ||
+	    (cl->mode == LISTEN_PLAIN && cl->allow_plaintext_auth);
+}
+
+/*
  * Commands.
  */
 
@@ -207,7 +237,7 @@ cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
 		s_reply(s, "250-SIZE %ld", size);
 		if (!tls && s->l->cfg->mode == LISTEN_STARTTLS)
 			s_reply(s, "250-STARTTLS");
-		if (tls && !s->authed) {
+		if (s_auth_allowed(s) && !s->authed) {
 			s_reply(s, "250-AUTH PLAIN LOGIN");
 			/* The pre-RFC 2554 form very old clients look for. */
 			s_reply(s, "250-AUTH=PLAIN LOGIN");
@@ -248,7 +278,7 @@ cmd_starttls(struct session *s, const char *args, enum smtp_verb verb)
 	}
 	s_reply(s, "220 2.0.0 Ready to start TLS");
 	/* Anything the client sent after STARTTLS is dropped: CVE-2011-0411. */
-	if (conn_starttls(&s->c, s->srv->tls_ctx, NULL) == -1) {
+	if (conn_starttls(&s->c, s->l->tls_ctx, NULL) == -1) {
 		s_close_with(s, "TLS setup failed",
 		    "454 4.7.0 TLS not available due to local problem");
 		return;
@@ -272,8 +302,13 @@ cmd_auth(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
-	if (!conn_is_tls(&s->c)) {
-		s_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+	if (!s_auth_allowed(s)) {
+		if (s->l->cfg->mode == LISTEN_STARTTLS)
+			s_reply(s, "530 5.7.0 Must issue a STARTTLS command "
+			    "first");
+		else
+			s_reply(s, "503 5.5.1 Error: authentication not "
+			    "enabled");
 		s_error(s);
 		return;
 	}
@@ -366,13 +401,17 @@ s_auth_response(struct session *s, const char *line, size_t len)
 
 static void	s_auth_done(void *, int);
 
-/* Check the password on a worker; unknown users cost the same time. */
+/*
+ * Check the password on a worker; unknown users, and auth = none users
+ * (who have no password), cost the same time and fail.
+ */
 static void
 s_auth_verify(struct session *s, const char *pass)
 {
 	s->cu = config_user(s->srv->cfg, s->user);
-	s->auth = auth_check(s->srv->authq, s->cu != NULL ?
-	    s->cu->password_hash : s->srv->dummy_hash, pass, s_auth_done, s);
+	s->auth = auth_check(s->srv->authq, s->cu != NULL &&
+	    !s->cu->auth_none ? s->cu->password_hash : s->srv->dummy_hash,
+	    pass, s_auth_done, s);
 	if (s->auth == NULL) {
 		log_warn(s->id, "auth queue full user=%s", s->user);
 		s_reply(s, "454 4.3.0 Try again later");
@@ -396,20 +435,40 @@ s_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	s_update(s);
 }
 
+/* Why a finished password check is a failed login; NULL if it is not. */
+static const char *
+s_auth_refusal(struct session *s, int ok)
+{
+	if (s->cu == NULL)
+		return "unknown user";
+	if (s->cu->auth_none)
+		return "user has auth = none";
+	if (!ok)
+		return "bad password";
+	if (s->cu->networks.n > 0 && !cidr_list_match(&s->cu->networks,
+	    (const struct sockaddr *)&s->peer)) {
+		log_warn(s->id, "user %s not allowed from %s", s->cu->name,
+		    s->host);
+		return "network not allowed";
+	}
+	return NULL;
+}
+
 static void
 s_auth_done(void *arg, int ok)
 {
 	struct session *s = arg;
+	const char *why;
 	uint32_t r;
 
 	s->auth = NULL;
-	if (!ok || s->cu == NULL) {
+	if ((why = s_auth_refusal(s, ok)) != NULL) {
 		/* The shape fail2ban's postfix filter (mode=auth) matches. */
 		log_warn(s->id, "unknown[%s]: SASL %s authentication failed: "
 		    "authentication failure", s->host, s->mech);
-		log_info(s->id, "auth failed user=%s mech=%s reason=%s",
-		    s->user, s->mech, s->cu == NULL ? "unknown user" :
-		    "bad password");
+		log_info(s->id, "auth failed user=%s mech=%s reason=\"%s\"",
+		    s->user, s->mech, why);
+		s->cu = NULL;
 		s_wipe_user(s);
 		RAND_bytes((unsigned char *)&r, sizeof(r));
 		ev_timer_set(&s->delay, (500 + r % AUTH_FAIL_DELAY_MS) / 1e3,
@@ -434,11 +493,79 @@ s_auth_done(void *arg, int ok)
 	s_update(s);
 }
 
-/* MAIL and RCPT: check the syntax here, re-emit in canonical form. */
+/*
+ * The envelope sender addr (size bytes of room) under user u's
+ * sender_policy. Returns 0 to go on, addr replaced with the account's email
+ * if the policy rewrote it; or -1 once it is refused with 553.
+ */
+static int
+s_sender_policy(struct session *s, const struct cfg_user *u, char *addr,
+    size_t size)
+{
+	const struct cfg_account *a = u->account;
+
+	s->rewrite_from = 0;
+	if (u->sender_policy == SENDER_PASS || config_sender_owned(a, addr))
+		return 0;
+	if (u->sender_policy == SENDER_REJECT) {
+		log_info(s->id, "sender rejected user=%s from=<%s> account=%s",
+		    u->name, addr, a->name);
+		s_reply(s, "553 5.7.1 Sender address rejected: not owned by "
+		    "user %s", u->name);
+		return -1;
+	}
+	log_info(s->id, "sender rewritten user=%s from=<%s> to=<%s>%s",
+	    u->name, addr, a->email, u->rewrite_from_header ?
+	    " header=From" : "");
+	snprintf(addr, size, "%s", a->email);
+	s->rewrite_from = u->rewrite_from_header;
+	return 0;
+}
+
+/*
+ * No provider connection for this MAIL: the first MAIL of a session mapped
+ * by network (user u, auth = none), or the first after the provider went
+ * away. Park the session while one is made as at AUTH; the MAIL line waits
+ * in mail_line.
+ */
+static void
+s_connect_for_mail(struct session *s, const struct cfg_user *u,
+    const char *line, size_t len)
+{
+	struct relay_account *ra = server_account(s->srv, u);
+
+	memcpy(s->mail_line, line, len);
+	s->mail_len = len;
+	s->up = upstream_new(s->srv->loop, s->srv->resolveq, &ra->target,
+	    s->id, s_upstream_cb, s);
+	if (s->up == NULL) {
+		s_reply(s, "451 4.3.0 Error: server busy, try again");
+		return;
+	}
+	if (s->authed) {
+		log_info(s->id, "reconnecting to the provider for a new "
+		    "transaction");
+		s_enter(s, S_RECONNECT);
+		return;
+	}
+	s->cu = u;
+	s->ra = ra;
+	snprintf(s->user, sizeof(s->user), "%s", u->name);
+	log_info(s->id, "no AUTH: client=%s mapped to user=%s account=%s",
+	    s->host, u->name, ra->cfg->name);
+	s_enter(s, S_NOAUTH_UPSTREAM);
+}
+
+/*
+ * MAIL and RCPT: check the syntax here, apply the sender policy, re-emit
+ * in canonical form. MAIL without AUTH is taken only from the networks of
+ * an auth = none user.
+ */
 static void
 cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 {
 	char addr[SMTP_PATH_MAX + 1], line[UPSTREAM_CMD_MAX + 1];
+	const struct cfg_user *u = s->cu;
 	const char *params, *p;
 	int mail = verb == SMTP_MAIL, n;
 
@@ -447,7 +574,8 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
-	if (!s->authed) {
+	if (!s->authed && (!mail || (u = config_noauth_user(s->srv->cfg,
+	    (const struct sockaddr *)&s->peer)) == NULL)) {
 		s_reply(s, "530 5.7.0 Authentication required");
 		s_error(s);
 		return;
@@ -466,10 +594,23 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 		s_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
+	if (mail && s_sender_policy(s, u, addr, sizeof(addr)) == -1)
+		return;
 	n = snprintf(line, sizeof(line), "%s:<%s>%s%s", mail ? "MAIL FROM" :
 	    "RCPT TO", addr, *params != '\0' ? " " : "", params);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    upstream_command(s->up, line, (size_t)n) == -1) {
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		s_reply(s, "500 5.5.2 Error: command too long");
+		s_error(s);
+		return;
+	}
+	if (s->up == NULL) {
+		if (mail)
+			s_connect_for_mail(s, u, line, (size_t)n);
+		else
+			s_reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (upstream_command(s->up, line, (size_t)n) == -1) {
 		s_reply(s, "500 5.5.2 Error: command too long");
 		s_error(s);
 		return;
@@ -552,14 +693,15 @@ cmd_notimpl(struct session *s, const char *args, enum smtp_verb verb)
 /*
  * The provider connection died (it hung up while idle, or a message was
  * cut off there). The transaction died with it; a new MAIL gets a new
- * connection, made as at AUTH.
+ * connection, made as at AUTH (cmd_path sees no upstream).
  */
 static void
 s_reconnect(struct session *s, const char *args, enum smtp_verb verb)
 {
 	switch (verb) {
 	case SMTP_MAIL:
-		break;
+		cmd_path(s, args, verb);
+		return;
 	case SMTP_RSET:
 	case SMTP_NOOP:
 		s_reply(s, "250 2.0.0 OK");
@@ -569,15 +711,6 @@ s_reconnect(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
-	snprintf(s->pending, sizeof(s->pending), "%s", args);
-	s->up = upstream_new(s->srv->loop, s->srv->resolveq, &s->ra->target,
-	    s->id, s_upstream_cb, s);
-	if (s->up == NULL) {
-		s_reply(s, "451 4.3.0 Error: server busy, try again");
-		return;
-	}
-	log_info(s->id, "reconnecting to the provider for a new transaction");
-	s_enter(s, S_RECONNECT);
 }
 
 static const struct {
@@ -685,31 +818,145 @@ s_lines(struct session *s)
 	}
 }
 
-/* Stream message bytes through the filter into the provider's window. */
+/* Start the From rewriter for this message (rewrite_from_header). */
+static void
+s_fr_start(struct session *s)
+{
+	if (!s->rewrite_from)
+		return;
+	if (fromrewrite_init(&s->fr, s->ra->cfg->email) == -1 ||
+	    buf_init(&s->stage, SESSION_STAGE_MAX) == -1) {
+		/* As for an oversized header section: sent unchanged. */
+		log_warn(s->id, "cannot rewrite From: out of memory, message "
+		    "sent with its From unchanged");
+		fromrewrite_free(&s->fr);
+		buf_free(&s->stage);
+		return;
+	}
+	s->fr_on = 1;
+}
+
+/* Stop the From rewriter; log what it did if the message went out. */
+static void
+s_fr_stop(struct session *s, int sent)
+{
+	if (!s->fr_on)
+		return;
+	if (sent && s->fr.overflow)
+		log_warn(s->id, "header section over %d bytes: message sent "
+		    "with its From unchanged", FROMREWRITE_HEADER_MAX);
+	else if (sent)
+		log_info(s->id, "from header rewritten fields=%u reply_to=%s",
+		    s->fr.rewritten, s->fr.reply_to ? "added" : "kept");
+	fromrewrite_free(&s->fr);
+	buf_free(&s->stage);
+	s->fr_on = 0;
+}
+
+/*
+ * Move staged message bytes through the From rewriter into the provider's
+ * window ob. Returns 1 once nothing is left staged or held.
+ */
+static int
+s_fr_flush(struct session *s, struct buf *ob)
+{
+	size_t used, produced;
+
+	fromrewrite_run(&s->fr, buf_head(&s->stage), buf_len(&s->stage),
+	    &used, buf_tail(ob), buf_room(ob), &produced);
+	buf_consume(&s->stage, used);
+	buf_produce(ob, produced);
+	return buf_len(&s->stage) == 0 && !fromrewrite_pending(&s->fr);
+}
+
+/*
+ * The end of the message is in: hand it to the provider; with the
+ * rewriter, once all it holds is out and the terminator after it (while
+ * the window is full, UPSTREAM_WRITABLE brings us back here).
+ */
+static void
+s_data_end(struct session *s)
+{
+	struct buf *ob = upstream_data_buf(s->up);
+
+	if (s->fr_on) {
+		fromrewrite_finish(&s->fr);
+		if (!s_fr_flush(s, ob) || buf_append(ob, ".\r\n", 3) == -1)
+			return;
+		s_fr_stop(s, 1);
+	}
+	s->df_end = 0;
+	s->txn = 0;
+	upstream_data_end(s->up);
+	s_enter(s, S_DATA_END);
+}
+
+/* The message was not relayed: say why, and take commands again. */
+static void
+s_data_dropped(struct session *s)
+{
+	s_fr_stop(s, 0);
+	s->df_end = 0;
+	s->txn = 0;
+	if (s->data_too_big)
+		s_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+	else
+		s_reply(s, "451 4.4.2 Error: connection to provider lost, "
+		    "message not sent");
+	log_info(s->id, "message not relayed size=%llu reason=%s",
+	    s->df.content, s->data_too_big ? "too big" : "provider lost");
+	s_ready(s);
+}
+
+/*
+ * Stream message bytes through the filter into the provider's window; with
+ * rewrite_from, through the stage buffer and the From rewriter first.
+ */
 static void
 s_data(struct session *s)
 {
 	char scratch[4096];
-	struct buf *ob = NULL;
+	struct buf *ob = NULL, *dst;
 	size_t used, produced, room;
 	char *out;
 	int end;
 
-	while (s->state == S_DATA && buf_len(&s->c.in) > 0) {
+	while (s->state == S_DATA) {
+		if (s->data_discard && s->df_end) {
+			s_data_dropped(s);
+			return;
+		}
+		if (!s->data_discard) {
+			ob = upstream_data_buf(s->up);
+			if (s->fr_on && !s_fr_flush(s, ob))
+				return;		/* UPSTREAM_WRITABLE resumes */
+			if (s->df_end) {
+				s_data_end(s);
+				return;
+			}
+		}
+		if (buf_len(&s->c.in) == 0)
+			return;
 		if (s->data_discard) {
 			out = scratch;
 			room = sizeof(scratch);
+			dst = NULL;
 		} else {
-			ob = upstream_data_buf(s->up);
-			if ((room = buf_room(ob)) < 2 * DATAFILTER_EXPANSION)
+			dst = s->fr_on ? &s->stage : ob;
+			if ((room = buf_room(dst)) < 2 * DATAFILTER_EXPANSION)
 				return;		/* UPSTREAM_WRITABLE resumes */
-			out = buf_tail(ob);
+			out = buf_tail(dst);
 		}
 		end = datafilter_run(&s->df, buf_head(&s->c.in),
 		    buf_len(&s->c.in), &used, out, room, &produced);
 		buf_consume(&s->c.in, used);
-		if (!s->data_discard)
-			buf_produce(ob, produced);
+		/* The rewriter sees content only: the filter's final ".\r\n"
+		   is written after all it holds (s_data_end). */
+		if (dst != NULL)
+			buf_produce(dst, end && s->fr_on ? produced - 3 :
+			    produced);
+		if (end)
+			s->df_end = 1;
 		if (!s->data_discard && s->df.content >
 		    (unsigned long long)s->srv->cfg->max_message_size) {
 			/* Closing the provider connection aborts the message
@@ -717,27 +964,10 @@ s_data(struct session *s)
 			log_warn(s->id, "message over max_message_size=%ld",
 			    s->srv->cfg->max_message_size);
 			s->data_too_big = s->data_discard = 1;
+			s_fr_stop(s, 0);
 			upstream_free(s->up);
 			s->up = NULL;
 			s->up_lost = 1;
-		}
-		if (!end)
-			continue;
-		s->txn = 0;
-		if (s->data_discard) {
-			if (s->data_too_big)
-				s_reply(s, "552 5.3.4 Message size exceeds "
-				    "fixed limit");
-			else
-				s_reply(s, "451 4.4.2 Error: connection to "
-				    "provider lost, message not sent");
-			log_info(s->id, "message not relayed size=%llu "
-			    "reason=%s", s->df.content, s->data_too_big ?
-			    "too big" : "provider lost");
-			s_ready(s);
-		} else {
-			upstream_data_end(s->up);
-			s_enter(s, S_DATA_END);
 		}
 	}
 }
@@ -788,7 +1018,8 @@ s_upstream_reply(struct session *s)
 	case S_DATA_WAIT:
 		if (code == 354) {
 			datafilter_init(&s->df);
-			s->data_discard = s->data_too_big = 0;
+			s->data_discard = s->data_too_big = s->df_end = 0;
+			s_fr_start(s);
 			upstream_data_begin(s->up);
 			s_enter(s, S_DATA);
 			return;
@@ -810,6 +1041,25 @@ s_upstream_reply(struct session *s)
 	s_ready(s);
 }
 
+/* The provider connection a MAIL waited for is ready: send that MAIL. */
+static void
+s_mail_ready(struct session *s)
+{
+	if (!s->authed) {
+		s->authed = 1;
+		log_info(s->id, "authenticated by network user=%s account=%s "
+		    "client=%s", s->user, s->ra->cfg->name, s->host);
+	}
+	s->up_lost = 0;
+	if (upstream_command(s->up, s->mail_line, s->mail_len) == -1) {
+		s_reply(s, "451 4.3.0 Error: provider not ready");
+		s_ready(s);
+		return;
+	}
+	s->relayed = SMTP_MAIL;
+	s_enter(s, S_RELAY);
+}
+
 static void
 s_upstream_cb(void *arg, enum upstream_event ev)
 {
@@ -819,10 +1069,8 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 		abort();
 	switch (ev) {
 	case UPSTREAM_READY:
-		if (s->state == S_RECONNECT) {
-			s->up_lost = 0;
-			s_enter(s, S_CMD);
-			cmd_path(s, s->pending, SMTP_MAIL);
+		if (s->state == S_RECONNECT || s->state == S_NOAUTH_UPSTREAM) {
+			s_mail_ready(s);
 			break;
 		}
 		s->authed = 1;
@@ -832,9 +1080,16 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 		s_ready(s);
 		break;
 	case UPSTREAM_FAILED:
-		if (s->state == S_RECONNECT) {
-			log_warn(s->id, "reconnect failed reason=\"%s\"",
+		if (s->state == S_RECONNECT || s->state == S_NOAUTH_UPSTREAM) {
+			log_warn(s->id, "%s failed user=%s reason=\"%s\"",
+			    s->state == S_RECONNECT ? "reconnect" :
+			    "provider connection", s->user,
 			    upstream_reason(s->up));
+			if (!s->authed) {
+				s->cu = NULL;
+				s->ra = NULL;
+				s_wipe_user(s);
+			}
 			s_reply(s, "451 4.4.0 Error: provider unavailable: "
 			    "%.200s", upstream_reason(s->up));
 			upstream_free(s->up);
@@ -864,9 +1119,10 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 		s->up = NULL;
 		s->up_lost = 1;
 		s->txn = 0;
-		if (s->state == S_DATA)
+		if (s->state == S_DATA) {
 			s->data_discard = 1;
-		else if (s->state == S_DATA_END || s->state == S_DATA_WAIT) {
+			s_fr_stop(s, 0);
+		} else if (s->state == S_DATA_END || s->state == S_DATA_WAIT) {
 			s_reply(s, "451 4.4.2 Error: connection to provider "
 			    "lost, message not sent");
 			s_ready(s);
@@ -885,11 +1141,26 @@ s_upstream_cb(void *arg, enum upstream_event ev)
  * Connection events, timers, watchers.
  */
 
+/*
+ * The greeting; or, for a client outside the listener's networks, 554 and
+ * close (on an implicit-TLS listener after the handshake, so that the
+ * client can read it).
+ */
 static void
 s_greeting(struct session *s)
 {
-	s_reply(s, "220 %s ESMTP authrelay", s->srv->cfg->hostname);
+	const struct cfg_listen *cl = s->l->cfg;
+
 	s->greeted = 1;
+	if (cl->networks.n > 0 && !cidr_list_match(&cl->networks,
+	    (const struct sockaddr *)&s->peer)) {
+		log_info(s->id, "refused client=%s listener=%s: not in its "
+		    "networks", s->host, s->l->name);
+		s_close_with(s, "network not allowed",
+		    "554 5.7.1 %s Access denied", s->srv->cfg->hostname);
+		return;
+	}
+	s_reply(s, "220 %s ESMTP authrelay", s->srv->cfg->hostname);
 	s_enter(s, S_CMD);
 }
 
@@ -962,6 +1233,7 @@ s_timeout(const struct session *s)
 	case S_AUTH_UPSTREAM:
 	case S_AUTH_FAILWAIT:
 	case S_RECONNECT:
+	case S_NOAUTH_UPSTREAM:
 	case S_RELAY:
 	case S_DATA_WAIT:
 	case S_DATA_END:
@@ -1028,6 +1300,7 @@ s_free(struct session *s, const char *reason)
 	ev_timer_stop(srv->loop, &s->delay);
 	auth_cancel(s->auth);
 	upstream_free(s->up);
+	s_fr_stop(s, 0);
 	conn_close(&s->c);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -1053,7 +1326,6 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	struct session *s;
 	unsigned port = 0;
 
-	(void)salen;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
 	if (conn_init(&s->c, srv->loop, fd, SESSION_IN_MAX, SESSION_OUT_MAX,
@@ -1065,6 +1337,9 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	s->id = srv->next_id++;
 	s->srv = srv;
 	s->l = l;
+	if (salen > sizeof(s->peer))
+		salen = sizeof(s->peer);
+	memcpy(&s->peer, sa, salen);
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a6 = (const void *)sa;
 
@@ -1085,9 +1360,9 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	srv->sessions = s;
 	srv->nsessions++;
 	log_info(s->id, "connect client=%s port=%u listener=%s", s->host,
-	    port, l->cfg->text);
+	    port, l->name);
 	if (l->cfg->mode == LISTEN_TLS) {
-		if (conn_starttls(&s->c, srv->tls_ctx, NULL) == -1) {
+		if (conn_starttls(&s->c, l->tls_ctx, NULL) == -1) {
 			s->c.fd = -1;	/* the caller closes it */
 			s_free(s, "TLS setup failed");
 			return -1;

@@ -1,8 +1,11 @@
 /*
  * session: one client connection: client-side SMTP (greeting, EHLO,
- * STARTTLS, AUTH PLAIN/LOGIN), the local password check, and the relay of
- * MAIL/RCPT/DATA/RSET/NOOP through its upstream. One state enum, one
- * function that changes state and logs it, one command table.
+ * STARTTLS, AUTH PLAIN/LOGIN), the listener's and the user's networks, the
+ * local password check, the mapping of auth = none devices by address at
+ * MAIL, the sender policy, and the relay of MAIL/RCPT/DATA/RSET/NOOP
+ * through its upstream (the From: header rewritten on the way when the
+ * policy says so). One state enum, one function that changes state and
+ * logs it, one command table.
  */
 #ifndef PROXY_SESSION_H
 #define PROXY_SESSION_H
@@ -14,6 +17,8 @@
 /* Limits. */
 #define SESSION_IN_MAX		16384	/* client bytes buffered */
 #define SESSION_OUT_MAX		32768	/* reply bytes queued to the client */
+#define SESSION_STAGE_MAX	4096	/* filtered DATA bytes waiting for
+					   the From rewriter */
 #define SMTP_LINE_MAX		512	/* a command line, with CRLF
 					   (RFC 5321 4.5.3.1.4) */
 #define SMTP_AUTH_LINE_MAX	12288	/* a SASL response line (Postfix's

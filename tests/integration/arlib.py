@@ -114,8 +114,13 @@ class SMTPError(Exception):
 class Client:
     """One SMTP connection, raw bytes in and out."""
 
-    def __init__(self, port, tls=False, timeout=TIMEOUT, greet=True):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+    def __init__(self, port, tls=False, timeout=TIMEOUT, greet=True,
+                 source=None):
+        """source: the local address to connect from (127.0.0.0/8 is all
+        loopback on Linux: another address there is another device)."""
+        self.sock = socket.create_connection(
+            (HOST, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.buf = b""
         self.tls = False

@@ -323,7 +323,8 @@ ar_check_delivery() {
 # $AR_TMP/NAME/state. TOKEN_URL and UPSTREAM_SMTP override the mock's.
 # Optional, newline-separated lines: AR_PROVIDER_EXTRA is added to
 # [provider mock]; AR_ACCOUNT_LINES replaces the client_id and
-# client_secret lines of [account sales]; AR_ACCOUNT_EXTRA is added to it.
+# client_secret lines of [account sales]; AR_ACCOUNT_EXTRA is added to it;
+# AR_USER_LINES is added to [user $AR_USER]; AR_SECTIONS goes at the end.
 ar_write_config() {
 	local file=$1 dir=$AR_TMP/$2 l
 	shift 2
@@ -361,6 +362,8 @@ ar_write_config() {
 		echo "[user $AR_USER]"
 		echo "password_hash = $AR_HASH"
 		echo "account = sales"
+		[ -z "${AR_USER_LINES:-}" ] || echo "$AR_USER_LINES"
+		[ -z "${AR_SECTIONS:-}" ] || printf '\n%s\n' "$AR_SECTIONS"
 	} >"$file"
 }
 

@@ -192,7 +192,8 @@ usage(void)
 	    "auth-count\n"
 	    "auth-failures device-polls smtp-max-concurrent refresh-tokens "
 	    "messages/\n"
-	    "device-slow-down-ok authorize-scope jwt-sub jwt-scope; "
+	    "device-slow-down-ok authorize-scope jwt-sub jwt-scope "
+	    "mail-commands; "
 	    "DIR/control (written by\n"
 	    "tests) injects failures: see tests/mock-provider/"
 	    "mock_control.c.\n");

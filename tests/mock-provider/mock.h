@@ -185,6 +185,8 @@ enum mock_counter {
 	MOCK_CNT_AUTH_FAILURES,		/* DIR/auth-failures */
 	MOCK_CNT_DEVICE_POLLS,		/* DIR/device-polls: device_code
 					   grant requests */
+	MOCK_CNT_MAIL,			/* DIR/mail-commands: MAIL commands
+					   received, accepted or not */
 	MOCK_CNT_MAX
 };
 /* Add one to a counter and rewrite its file before returning the value. */

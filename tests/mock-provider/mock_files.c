@@ -25,6 +25,7 @@ static const char *counter_names[MOCK_CNT_MAX] = {
 	[MOCK_CNT_AUTH] = "auth-count",
 	[MOCK_CNT_AUTH_FAILURES] = "auth-failures",
 	[MOCK_CNT_DEVICE_POLLS] = "device-polls",
+	[MOCK_CNT_MAIL] = "mail-commands",
 };
 
 #define MAX_CONCURRENT_FILE	"smtp-max-concurrent"

@@ -402,6 +402,7 @@ cmd_mail(struct smtp_sess *s, char *arg)
 {
 	char *path;
 
+	mock_counter_bump(MOCK_CNT_MAIL);
 	if (!tls_up(s))
 		return (reply(s, REPLY_NEEDTLS));
 	if (!s->helo)

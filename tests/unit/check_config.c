@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "io/log.h"
 #include "proxy/config.h"
 #include "tests/unit/suites.h"
@@ -42,6 +44,12 @@
 /* Four lines: the start of an [account a] of provider P, line 5 to 8. */
 #define ACCT(P)	"[account a]\nprovider = " P "\nemail = a@example.com\n" \
 		"client_id = cid\n"
+/* Three lines: a [listener lan] of mode M at 127.0.0.1:2526. */
+#define LISTENER(M)	"[listener lan]\naddress = 127.0.0.1:2526\n" \
+			"mode = " M "\n"
+/* Four lines: an auth = none [user N] of account a on networks V. */
+#define NOAUTH(N, V)	"[user " N "]\nauth = none\naccount = a\n" \
+			"networks = " V "\n"
 /* Account names of 64 bytes: NAME64 "x", NAME64 "y". */
 #define NAME64	"acct-64-name-that-is-exactly-sixty-four-bytes-long-abcdefghijk-"
 
@@ -250,9 +258,11 @@ static const struct {
 	{ "[server]\nlisten = 127.0.0.1:smtp tls\ntls_cert = c\ntls_key = k\n",
 	    1, { { 2, "[server] listen: port must be 1..65535" } } },
 	{ "[server]\nlisten = 127.0.0.1:25 ssl\ntls_cert = c\ntls_key = k\n",
-	    1, { { 2, "[server] listen: mode must be starttls or tls" } } },
+	    1, { { 2, "[server] listen: mode must be starttls, tls or "
+	    "plain" } } },
 	{ "[server]\nlisten = 127.0.0.1:25 TLS\ntls_cert = c\ntls_key = k\n",
-	    1, { { 2, "[server] listen: mode must be starttls or tls" } } },
+	    1, { { 2, "[server] listen: mode must be starttls, tls or "
+	    "plain" } } },
 	{ "[server]\nlisten = 127.0.0.1:25\ntls_cert = c\ntls_key = k\n",
 	    1, { { 2, "[server] listen: expected \"ADDR:PORT MODE\"" } } },
 	{ "[server]\nlisten = 127.0.0.1:25 tls now\ntls_cert = c\ntls_key = k\n",
@@ -277,8 +287,10 @@ static const struct {
 	{ "[server]\ntls_cert = c\ntls_key = k\n", 1,
 	    { { 0, "[server] listen: at least one is required" } } },
 	{ "[server]\nlisten = 127.0.0.1:25 tls\n", 2,
-	    { { 1, "[server] tls_cert: missing (required with listen)" },
-	      { 1, "[server] tls_key: missing (required with listen)" } } },
+	    { { 1, "[server] tls_cert: missing (required with a tls or "
+	    "starttls listener)" },
+	      { 1, "[server] tls_key: missing (required with a tls or "
+	    "starttls listener)" } } },
 	{ SERVER "[account a]\n", 3,
 	    { { 5, "[account a] provider: missing (required)" },
 	      { 5, "[account a] email: missing (required)" },
@@ -456,6 +468,131 @@ static const struct {
 	{ SERVER ACCT("microsoft") "grant = refresh_token\n"
 	    "grant = client_credentials\n", 1,
 	    { { 10, "[account a] grant: given twice (first at line 9)" } } },
+
+	/* [listener]: its keys, one at a time, on line 8 (after 5-7). */
+	{ SERVER "[listener lan]\nmode = plain\n", 1,
+	    { { 5, "[listener lan] address: missing (required)" } } },
+	{ SERVER "[listener lan]\naddress = 127.0.0.1:2526\n", 1,
+	    { { 5, "[listener lan] mode: missing (required)" } } },
+	{ SERVER LISTENER("tls") "address = 127.0.0.1:2527\n", 1,
+	    { { 8, "[listener lan] address: given twice (first at line "
+	    "6)" } } },
+	{ SERVER "[listener lan]\naddress = 127.0.0.1\nmode = tls\n", 1,
+	    { { 6, "[listener lan] address: no port (expected "
+	    "\"ADDR:PORT\")" } } },
+	{ SERVER "[listener lan]\naddress = 127.0.0.1:25 tls\nmode = tls\n", 1,
+	    { { 6, "[listener lan] address: port must be 1..65535" } } },
+	{ SERVER "[listener lan]\naddress = mx.example:25\nmode = tls\n", 1,
+	    { { 6, "[listener lan] address: the address must be numeric" } } },
+	{ SERVER "[listener lan]\naddress = 127.0.0.1:2525\nmode = tls\n", 1,
+	    { { 6, "[listener lan] address: same address as line 2" } } },
+	{ SERVER "[listener lan]\naddress = 127.0.0.1:2526\nmode = ssl\n", 1,
+	    { { 7, "[listener lan] mode: must be starttls, tls or plain" } } },
+	{ SERVER LISTENER("tls") "tls_min_version = SSLv3\n", 1,
+	    { { 8, "[listener lan] tls_min_version: must be TLSv1, TLSv1.1, "
+	    "TLSv1.2 or TLSv1.3" } } },
+	{ SERVER LISTENER("tls") "tls_min_version = tlsv1.2\n", 1,
+	    { { 8, "[listener lan] tls_min_version: must be TLSv1," } } },
+	{ SERVER LISTENER("starttls") "ciphers = NO-SUCH-CIPHER\n", 1,
+	    { { 8, "[listener lan] ciphers: OpenSSL finds no usable cipher in "
+	    "this list" } } },
+	{ SERVER LISTENER("tls") "networks = 10.0.0.1/8\n", 1,
+	    { { 8, "[listener lan] networks: \"10.0.0.1/8\" has bits set "
+	    "after the /8 prefix" } } },
+	{ SERVER LISTENER("tls") "networks = 10.0.0.0/33\n", 1,
+	    { { 8, "[listener lan] networks: \"10.0.0.0/33\": the prefix "
+	    "length must be 0..32" } } },
+	{ SERVER LISTENER("tls") "networks = 10.0.0.0/8, lan.example\n", 1,
+	    { { 8, "[listener lan] networks: \"lan.example\" is not an IPv4 "
+	    "or IPv6 address" } } },
+	{ SERVER LISTENER("tls") "networks = ,\n", 1,
+	    { { 8, "[listener lan] networks: no network given" } } },
+	{ SERVER LISTENER("tls") "allow_plaintext_auth = yes\n", 1,
+	    { { 8, "[listener lan] allow_plaintext_auth: only valid on a "
+	    "plain listener that has networks set" } } },
+	{ SERVER LISTENER("starttls") "networks = 10.0.0.0/8\n"
+	    "allow_plaintext_auth = yes\n", 1,
+	    { { 9, "[listener lan] allow_plaintext_auth: only valid on a "
+	    "plain listener" } } },
+	{ SERVER LISTENER("plain") "allow_plaintext_auth = yes\n", 1,
+	    { { 8, "[listener lan] allow_plaintext_auth: only valid on a "
+	    "plain listener that has networks set" } } },
+	{ SERVER LISTENER("plain") "allow_plaintext_auth = 1\n", 1,
+	    { { 8, "[listener lan] allow_plaintext_auth: must be yes or "
+	    "no" } } },
+	{ SERVER LISTENER("plain") "tls_min_version = TLSv1.2\n"
+	    "ciphers = HIGH\n", 2,
+	    { { 8, "[listener lan] tls_min_version: not used on a plain "
+	    "listener" },
+	      { 9, "[listener lan] ciphers: not used on a plain listener" } } },
+	{ SERVER LISTENER("plain") "bogus = 1\n", 1,
+	    { { 8, "[listener lan] bogus: unknown key" } } },
+	{ SERVER "[listener lan]\naddress = 127.0.0.1:2526\nmode = tls\n"
+	    "[listener lan]\naddress = 127.0.0.1:2527\nmode = tls\n", 1,
+	    { { 8, "[listener lan]: duplicate section (first at line 5)" } } },
+	{ SERVER "[listener a/b]\n", 1, { { 5, "[listener a/b]: the name" } } },
+	{ SERVER "[listener]\n", 1, { { 5, "[listener]: the name" } } },
+	/* Only tls and starttls listeners need a certificate. */
+	{ "[listener lan]\naddress = 127.0.0.1:2526\nmode = tls\n", 2,
+	    { { 0, "[server] tls_cert: missing (required with a tls or "
+	    "starttls listener)" },
+	      { 0, "[server] tls_key: missing (required with a tls" } } },
+	/* A broken [listener] is a listener: no "at least one" as well. */
+	{ "[listener lan]\nmode = plain\n", 1,
+	    { { 1, "[listener lan] address: missing (required)" } } },
+
+	/* [user]: auth, networks, sender rules. */
+	{ SERVER ACCOUNT "[user u]\nauth = none\naccount = a\n", 1,
+	    { { 9, "[user u] networks: missing (required with auth = "
+	    "none)" } } },
+	{ SERVER ACCOUNT "[user u]\nauth = none\naccount = a\n"
+	    "networks = 10.0.0.0/8\npassword_hash = $6$s$h\n", 1,
+	    { { 13, "[user u] password_hash: must be absent with "
+	    "auth = none" } } },
+	{ SERVER ACCOUNT "[user u]\nauth = password\naccount = a\n", 1,
+	    { { 9, "[user u] password_hash: missing (required)" } } },
+	{ SERVER ACCOUNT USER "auth = nobody\n", 1,
+	    { { 12, "[user u] auth: must be password or none" } } },
+	{ SERVER ACCOUNT USER "networks = 300.1.1.1\n", 1,
+	    { { 12, "[user u] networks: \"300.1.1.1\" is not an IPv4" } } },
+	{ SERVER ACCOUNT USER "sender_policy = drop\n", 1,
+	    { { 12, "[user u] sender_policy: must be pass, reject or "
+	    "rewrite" } } },
+	{ SERVER ACCOUNT USER "rewrite_from_header = yes\n", 1,
+	    { { 12, "[user u] rewrite_from_header: only valid with "
+	    "sender_policy = rewrite" } } },
+	{ SERVER ACCOUNT USER "sender_policy = reject\n"
+	    "rewrite_from_header = yes\n", 1,
+	    { { 13, "[user u] rewrite_from_header: only valid with "
+	    "sender_policy = rewrite" } } },
+	{ SERVER ACCOUNT USER "sender_policy = rewrite\n"
+	    "rewrite_from_header = true\n", 1,
+	    { { 13, "[user u] rewrite_from_header: must be yes or no" } } },
+	{ SERVER ACCOUNT USER "sender_policy = pass\nsender_policy = reject\n",
+	    1, { { 13, "[user u] sender_policy: given twice (first at line "
+	    "12)" } } },
+	/* Two auth = none users whose networks overlap. */
+	{ SERVER ACCOUNT NOAUTH("p1", "10.0.0.0/8")
+	    NOAUTH("p2", "192.168.0.0/16, 10.1.0.0/16"), 1,
+	    { { 16, "[user p2] networks: 10.1.0.0/16 overlaps 10.0.0.0/8 of "
+	    "[user p1] (line 12): both are auth = none" } } },
+	{ SERVER ACCOUNT NOAUTH("p1", "2001:db8::/32")
+	    NOAUTH("p2", "::/0"), 1,
+	    { { 16, "[user p2] networks: ::/0 overlaps 2001:db8::/32 of "
+	    "[user p1] (line 12)" } } },
+	{ SERVER ACCOUNT NOAUTH("p1", "10.0.0.7") NOAUTH("p2", "10.0.0.8")
+	    NOAUTH("p3", "10.0.0.7"), 1,
+	    { { 20, "[user p3] networks: 10.0.0.7/32 overlaps 10.0.0.7/32 of "
+	    "[user p1] (line 12)" } } },
+
+	/* [account] send_as. */
+	{ SERVER ACCOUNT "send_as = alias@example.com, nobody\n", 1,
+	    { { 9, "[account a] send_as: \"nobody\" is not an e-mail address "
+	    "(one '@', no white space)" } } },
+	{ SERVER ACCOUNT "send_as = a@b@c\n", 1,
+	    { { 9, "[account a] send_as: \"a@b@c\" is not an e-mail" } } },
+	{ SERVER ACCOUNT "send_as = , ,\n", 1,
+	    { { 9, "[account a] send_as: no address given" } } },
 };
 #define N_BAD	(sizeof(bad) / sizeof(bad[0]))
 
@@ -557,6 +694,16 @@ START_TEST(test_config_minimal)
 	ck_assert_str_eq(u->account_name, "a");
 	ck_assert_ptr_eq(u->account, a);
 	ck_assert_int_eq(u->line, 9);
+	/* Defaults of the fleet keys. */
+	ck_assert_int_eq(u->auth_none, 0);
+	ck_assert_uint_eq(u->networks.n, 0);
+	ck_assert_int_eq(u->sender_policy, SENDER_PASS);
+	ck_assert_int_eq(u->rewrite_from_header, 0);
+	ck_assert_uint_eq(a->nsend_as, 0);
+	ck_assert_uint_eq(cf->nnoauth, 0);
+	ck_assert_ptr_null(cf->listens[0].name);
+	ck_assert_int_eq(cf->listens[0].tls_min_version, TLS1_2_VERSION);
+	ck_assert_uint_eq(cf->listens[0].networks.n, 0);
 
 	ck_assert_ptr_null(config_user(cf, "U"));
 	ck_assert_ptr_null(config_user(cf, "a"));
@@ -723,6 +870,178 @@ START_TEST(test_config_full)
 	ck_assert_ptr_eq(config_user(cf, "nas")->account,
 	    config_account(cf, "corp-1.x"));
 	ck_assert_int_eq(config_user(cf, "nas")->line, 45);
+	config_free(cf);
+}
+END_TEST
+
+/* Listeners, network users and sender rules, with their line numbers. */
+static const char fleet[] =
+    SERVER ACCOUNT						/* 1-8 */
+    "send_as = Alias@Example.com, other@example.com\n"
+    "send_as = third@example.com\n"				/* 10 */
+    "[listener lan]\n"
+    "address = [::1]:2526\n"
+    "mode = plain\n"
+    "networks = 10.0.0.0/8, 192.168.1.0/24\n"
+    "networks = fd00::/8\n"					/* 15 */
+    "allow_plaintext_auth = yes\n"
+    "[listener old]\n"
+    "address = 127.0.0.1:4650\n"
+    "mode = tls\n"
+    "tls_min_version = TLSv1\n"				/* 20 */
+    "ciphers = HIGH:!aNULL\n"
+    "[listener new]\n"
+    "address = 127.0.0.1:4651\n"
+    "mode = starttls\n"
+    "tls_min_version = TLSv1.3\n"				/* 25 */
+    "[user u]\n"
+    "password_hash = $6$salt$hash\n"
+    "account = a\n"
+    "networks = 127.0.0.2\n"
+    "sender_policy = rewrite\n"				/* 30 */
+    "rewrite_from_header = yes\n"
+    "[user printer]\n"
+    "auth = none\n"
+    "account = a\n"
+    "networks = 10.1.0.0/16\n"					/* 35 */
+    "sender_policy = reject\n"
+    "[user p2]\n"
+    "auth = none\n"
+    "account = a\n"
+    "networks = 10.2.0.0/16 2001:db8::/32\n"			/* 40 */
+    "[user both]\n"
+    "auth = password\n"
+    "password_hash = $6$s$h\n"
+    "account = a\n"
+    "networks = 10.1.0.0/16\n"					/* 45 */
+    "sender_policy = pass\n"
+    "[server]\n";
+
+static const struct sockaddr *
+sa_of(const char *addr, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1)
+		a4->sin_family = AF_INET;
+	else {
+		ck_assert_int_eq(inet_pton(AF_INET6, addr, &a6->sin6_addr), 1);
+		a6->sin6_family = AF_INET6;
+	}
+	return (const struct sockaddr *)ss;
+}
+
+START_TEST(test_config_fleet)
+{
+	struct config *cf;
+	struct sockaddr_storage ss;
+	struct cfg_listen *l;
+	struct cfg_account *a;
+	struct cfg_user *u, *pr, *p2;
+	char *errs;
+	size_t n;
+
+	/* A second [server] is refused: the text above ends with one. */
+	n = strlen(fleet) - strlen("[server]\n");
+	cf = load_n(fleet, strlen(fleet), &errs);
+	ck_assert_ptr_null(cf);
+	ck_assert(has_error(errs, 47, "[server]: duplicate section"));
+	free(errs);
+	cf = load_n(fleet, n, &errs);
+	ck_assert_msg(cf != NULL, "errors:\n%s", errs);
+
+	ck_assert_uint_eq(cf->nlistens, 4);
+	l = &cf->listens[0];			/* the listen line */
+	ck_assert_ptr_null(l->name);
+	ck_assert_int_eq(l->mode, LISTEN_STARTTLS);
+	ck_assert_int_eq(l->tls_min_version, TLS1_2_VERSION);
+	ck_assert_ptr_null(l->ciphers);
+	ck_assert_uint_eq(l->networks.n, 0);
+	ck_assert_int_eq(l->allow_plaintext_auth, 0);
+	l = &cf->listens[1];
+	ck_assert_str_eq(l->name, "lan");
+	ck_assert_str_eq(l->text, "[::1]:2526");
+	ck_assert_uint_eq(l->addrlen, sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(l->mode, LISTEN_PLAIN);
+	ck_assert_int_eq(l->line, 12);
+	ck_assert_int_eq(l->sect_line, 11);
+	ck_assert_uint_eq(l->networks.n, 3);
+	ck_assert_int_eq(l->allow_plaintext_auth, 1);
+	ck_assert_int_eq(cidr_list_match(&l->networks,
+	    sa_of("192.168.1.200", &ss)), 1);
+	ck_assert_int_eq(cidr_list_match(&l->networks,
+	    sa_of("192.168.2.1", &ss)), 0);
+	ck_assert_int_eq(cidr_list_match(&l->networks,
+	    sa_of("fd12::1", &ss)), 1);
+	l = &cf->listens[2];
+	ck_assert_str_eq(l->name, "old");
+	ck_assert_int_eq(l->mode, LISTEN_TLS);
+	ck_assert_int_eq(l->tls_min_version, TLS1_VERSION);
+	ck_assert_str_eq(l->ciphers, "HIGH:!aNULL");
+	l = &cf->listens[3];
+	ck_assert_int_eq(l->mode, LISTEN_STARTTLS);
+	ck_assert_int_eq(l->tls_min_version, TLS1_3_VERSION);
+	ck_assert_ptr_null(l->ciphers);
+
+	a = config_account(cf, "a");
+	ck_assert_uint_eq(a->nsend_as, 3);
+	ck_assert_str_eq(a->send_as[0], "Alias@Example.com");
+	ck_assert_str_eq(a->send_as[2], "third@example.com");
+	ck_assert_int_eq(config_sender_owned(a, "a@example.com"), 1);
+	ck_assert_int_eq(config_sender_owned(a, "A@EXAMPLE.COM"), 1);
+	ck_assert_int_eq(config_sender_owned(a, "alias@example.com"), 1);
+	ck_assert_int_eq(config_sender_owned(a, "Other@Example.Com"), 1);
+	ck_assert_int_eq(config_sender_owned(a, "third@example.com"), 1);
+	ck_assert_int_eq(config_sender_owned(a, ""), 0);
+	ck_assert_int_eq(config_sender_owned(a, "x@example.com"), 0);
+	ck_assert_int_eq(config_sender_owned(a, "a@example.co"), 0);
+	ck_assert_int_eq(config_sender_owned(a, "a@example.com.evil"), 0);
+
+	u = config_user(cf, "u");
+	ck_assert_int_eq(u->auth_none, 0);
+	ck_assert_uint_eq(u->networks.n, 1);
+	ck_assert_int_eq(u->networks_line, 29);
+	ck_assert_int_eq(u->sender_policy, SENDER_REWRITE);
+	ck_assert_int_eq(u->rewrite_from_header, 1);
+	pr = config_user(cf, "printer");
+	ck_assert_int_eq(pr->auth_none, 1);
+	ck_assert_ptr_null(pr->password_hash);
+	ck_assert_ptr_eq(pr->account, a);
+	ck_assert_int_eq(pr->sender_policy, SENDER_REJECT);
+	ck_assert_int_eq(pr->rewrite_from_header, 0);
+	p2 = config_user(cf, "p2");
+	ck_assert_int_eq(config_user(cf, "both")->sender_policy, SENDER_PASS);
+
+	/* Only auth = none users map addresses; "both" has a password. */
+	ck_assert_uint_eq(cf->nnoauth, 2);
+	ck_assert_ptr_eq(config_noauth_user(cf, sa_of("10.1.2.3", &ss)), pr);
+	ck_assert_ptr_eq(config_noauth_user(cf, sa_of("10.2.0.1", &ss)), p2);
+	ck_assert_ptr_eq(config_noauth_user(cf, sa_of("2001:db8::9", &ss)),
+	    p2);
+	ck_assert_ptr_eq(config_noauth_user(cf, sa_of("::ffff:10.1.0.9", &ss)),
+	    pr);
+	ck_assert_ptr_null(config_noauth_user(cf, sa_of("10.3.0.1", &ss)));
+	ck_assert_ptr_null(config_noauth_user(cf, sa_of("127.0.0.2", &ss)));
+	config_free(cf);
+}
+END_TEST
+
+/* A config of plain listeners only needs no certificate. */
+START_TEST(test_config_plain_only)
+{
+	struct config *cf;
+
+	cf = load_ok("[server]\nlisten = 127.0.0.1:2525 plain\n"
+	    "[listener lan]\naddress = 127.0.0.1:2526\nmode = plain\n"
+	    "networks = 127.0.0.0/8\n" ACCOUNT USER);
+	ck_assert_uint_eq(cf->nlistens, 2);
+	ck_assert_int_eq(cf->listens[0].mode, LISTEN_PLAIN);
+	ck_assert_ptr_null(cf->tls_cert);
+	ck_assert_uint_eq(cf->nnoauth, 0);
+	ck_assert_ptr_null(config_noauth_user(cf, (const struct sockaddr *)
+	    &cf->listens[0].addr));
 	config_free(cf);
 }
 END_TEST
@@ -1309,6 +1628,8 @@ config_suite(void)
 
 	tcase_add_test(tc, test_config_minimal);
 	tcase_add_test(tc, test_config_full);
+	tcase_add_test(tc, test_config_fleet);
+	tcase_add_test(tc, test_config_plain_only);
 	tcase_add_test(tc, test_config_format);
 	tcase_add_loop_test(tc, test_config_presets, 0, NPRESETS);
 	tcase_add_test(tc, test_config_tenants);

@@ -14,7 +14,7 @@ main(void)
 		buf_suite, b64_suite, smtp_cmd_suite, sasl_suite,
 		xoauth2_suite, reply_suite, datafilter_suite, config_suite,
 		tokenjson_suite, store_suite, seal_suite, jwt_suite,
-		classify_suite, authorize_suite,
+		classify_suite, authorize_suite, cidr_suite, fromrewrite_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

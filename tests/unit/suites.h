@@ -21,5 +21,7 @@ Suite	*seal_suite(void);
 Suite	*jwt_suite(void);
 Suite	*classify_suite(void);
 Suite	*authorize_suite(void);
+Suite	*cidr_suite(void);
+Suite	*fromrewrite_suite(void);
 
 #endif

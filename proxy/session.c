@@ -214,13 +214,95 @@ s_auth_allowed(const struct session *s)
  * Commands.
  */
 
+/*
+ * The ESMTP extensions offered to the client: the provider's, once this
+ * session has a provider connection; before that (no account is known
+ * yet) only the ones every supported provider has.
+ */
+static unsigned
+s_caps(const struct session *s)
+{
+	if (s->up != NULL)
+		return upstream_caps(s->up);
+	return SESSION_CAPS_DEFAULT;
+}
+
+/* The SIZE offered and enforced: max_message_size, or the provider's if
+   smaller. */
+static unsigned long long
+s_size_limit(const struct session *s)
+{
+	unsigned long long max = (unsigned long long)
+	    s->srv->cfg->max_message_size, p;
+
+	if (s->up != NULL && (p = upstream_size_limit(s->up)) > 0 && p < max)
+		max = p;
+	return max;
+}
+
+/*
+ * ESMTP parameters of MAIL or RCPT: each must belong to an extension the
+ * provider offered, else 555 5.5.4 here (RFC 5321 4.1.1.11); a declared
+ * SIZE over the limit gets 552 5.3.4. Returns 0, or -1 after replying.
+ */
+static int
+s_params(struct session *s, const char *params, int mail)
+{
+	unsigned caps = s_caps(s), need;
+	const char *p = params, *v;
+	size_t kl, tl;
+
+	while (*p != '\0') {
+		tl = strcspn(p, " ");
+		kl = strcspn(p, "= ");
+		v = p[kl] == '=' ? p + kl + 1 : NULL;
+		need = ~0u;	/* unknown: never offered */
+		if (mail && kl == 4 && strncasecmp(p, "SIZE", 4) == 0) {
+			if (v != NULL && strtoull(v, NULL, 10) >
+			    s_size_limit(s)) {
+				s_reply(s, "552 5.3.4 Message size exceeds "
+				    "fixed limit");
+				return -1;
+			}
+			need = 0;
+		} else if (mail && kl == 4 && strncasecmp(p, "BODY", 4) == 0 &&
+		    v != NULL) {
+			if (tl - 5 == 4 && strncasecmp(v, "7BIT", 4) == 0)
+				need = 0;
+			else if (tl - 5 == 8 && strncasecmp(v, "8BITMIME", 8) == 0)
+				need = UPSTREAM_CAP_8BITMIME;
+		} else if (mail && kl == 8 && tl == 8 &&
+		    strncasecmp(p, "SMTPUTF8", 8) == 0)
+			need = UPSTREAM_CAP_SMTPUTF8;
+		else if (mail && kl == 4 && strncasecmp(p, "AUTH", 4) == 0)
+			need = 0;	/* RFC 4954 5: the provider has AUTH */
+		else if ((mail && ((kl == 3 && strncasecmp(p, "RET", 3) == 0) ||
+		    (kl == 5 && strncasecmp(p, "ENVID", 5) == 0))) ||
+		    (!mail && ((kl == 6 && strncasecmp(p, "NOTIFY", 6) == 0) ||
+		    (kl == 5 && strncasecmp(p, "ORCPT", 5) == 0))))
+			need = UPSTREAM_CAP_DSN;
+		if ((caps & need) != need) {
+			s_reply(s, "555 5.5.4 Unsupported parameter %.*s",
+			    (int)(kl > 64 ? 64 : kl), p);
+			s_error(s);
+			return -1;
+		}
+		p += tl;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
 static void
 cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
 {
 	const char *name = s->srv->cfg->hostname;
-	long size = s->srv->cfg->max_message_size;
 	int tls = conn_is_tls(&s->c);
 	int reset = s->txn && s->up != NULL && !s->up_lost;
+	unsigned caps = s_caps(s);
+	const char *ext[8];
+	char size[32];
+	size_t n = 0, i;
 
 	if (*args == '\0') {
 		s_reply(s, "501 5.5.4 Syntax: %s hostname",
@@ -229,21 +311,30 @@ cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
 		return;
 	}
 	s->helo = verb == SMTP_EHLO ? 2 : 1;
-	if (verb == SMTP_HELO) {
+	if (verb == SMTP_HELO)
 		s_reply(s, "250 %s", name);
-	} else {
-		s_reply(s, "250-%s", name);
-		s_reply(s, "250-PIPELINING");
-		s_reply(s, "250-SIZE %ld", size);
+	else {
+		snprintf(size, sizeof(size), "SIZE %llu", s_size_limit(s));
+		ext[n++] = "PIPELINING";
+		ext[n++] = size;
 		if (!tls && s->l->cfg->mode == LISTEN_STARTTLS)
-			s_reply(s, "250-STARTTLS");
+			ext[n++] = "STARTTLS";
 		if (s_auth_allowed(s) && !s->authed) {
-			s_reply(s, "250-AUTH PLAIN LOGIN");
+			ext[n++] = "AUTH PLAIN LOGIN";
 			/* The pre-RFC 2554 form very old clients look for. */
-			s_reply(s, "250-AUTH=PLAIN LOGIN");
+			ext[n++] = "AUTH=PLAIN LOGIN";
 		}
-		s_reply(s, "250-ENHANCEDSTATUSCODES");
-		s_reply(s, "250 8BITMIME");
+		if (caps & UPSTREAM_CAP_ENHANCED)
+			ext[n++] = "ENHANCEDSTATUSCODES";
+		if (caps & UPSTREAM_CAP_8BITMIME)
+			ext[n++] = "8BITMIME";
+		if (caps & UPSTREAM_CAP_SMTPUTF8)
+			ext[n++] = "SMTPUTF8";
+		if (caps & UPSTREAM_CAP_DSN)
+			ext[n++] = "DSN";
+		s_reply(s, "250-%s", name);
+		for (i = 0; i < n; i++)
+			s_reply(s, "250%c%s", i + 1 < n ? '-' : ' ', ext[i]);
 	}
 	if (reset) {
 		/* A new EHLO resets the transaction at the provider too; its
@@ -566,7 +657,7 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 {
 	char addr[SMTP_PATH_MAX + 1], line[UPSTREAM_CMD_MAX + 1];
 	const struct cfg_user *u = s->cu;
-	const char *params, *p;
+	const char *params;
 	int mail = verb == SMTP_MAIL, n;
 
 	if (!s->helo) {
@@ -587,13 +678,8 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
-	if (mail && (p = strcasestr(params, "SIZE=")) != NULL &&
-	    (p == params || p[-1] == ' ') &&
-	    strtoull(p + 5, NULL, 10) > (unsigned long long)
-	    s->srv->cfg->max_message_size) {
-		s_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+	if (s_params(s, params, mail) == -1)
 		return;
-	}
 	if (mail && s_sender_policy(s, u, addr, sizeof(addr)) == -1)
 		return;
 	n = snprintf(line, sizeof(line), "%s:<%s>%s%s", mail ? "MAIL FROM" :

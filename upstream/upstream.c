@@ -57,6 +57,7 @@ struct upstream {
 	int				 auth_retried;	/* one retry with a
 							   fresh token */
 	unsigned long long		 size_limit;
+	unsigned			 caps;		/* UPSTREAM_CAP_* */
 	upstream_cb			*cb;
 	void				*arg;
 	upstream_trace_fn		*trace;
@@ -261,8 +262,28 @@ us_ehlo_line(struct upstream *u, const char *line, size_t len)
 			if (strncasecmp(p, "XOAUTH2", 7) == 0 &&
 			    (p[-1] == ' ') && (p + 7 == t + tl || p[7] == ' '))
 				u->ehlo_xoauth2 = 1;
-	} else if (tl > 5 && strncasecmp(t, "SIZE ", 5) == 0)
+	} else if (tl > 5 && strncasecmp(t, "SIZE ", 5) == 0) {
 		u->size_limit = strtoull(t + 5, NULL, 10);
+		u->caps |= UPSTREAM_CAP_SIZE;
+	} else {
+		static const struct {
+			const char	*kw;
+			unsigned	 cap;
+		} kws[] = {
+			{ "SIZE", UPSTREAM_CAP_SIZE },
+			{ "8BITMIME", UPSTREAM_CAP_8BITMIME },
+			{ "SMTPUTF8", UPSTREAM_CAP_SMTPUTF8 },
+			{ "DSN", UPSTREAM_CAP_DSN },
+			{ "PIPELINING", UPSTREAM_CAP_PIPELINING },
+			{ "ENHANCEDSTATUSCODES", UPSTREAM_CAP_ENHANCED },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+			if (tl == strlen(kws[i].kw) &&
+			    strncasecmp(t, kws[i].kw, tl) == 0)
+				u->caps |= kws[i].cap;
+	}
 }
 
 static void
@@ -335,6 +356,7 @@ us_ehlo(struct upstream *u)
 {
 	u->ehlo_starttls = u->ehlo_xoauth2 = 0;
 	u->size_limit = 0;
+	u->caps = 0;
 	if (us_sendf(u, "EHLO %s", u->t->helo) == -1)
 		return us_fail(u, "EHLO name too long");
 	us_enter(u, US_EHLO);
@@ -678,4 +700,11 @@ unsigned long long
 upstream_size_limit(const struct upstream *u)
 {
 	return u->size_limit;
+}
+
+/* The ESMTP extensions the provider offered in its last EHLO. */
+unsigned
+upstream_caps(const struct upstream *u)
+{
+	return u->caps;
 }

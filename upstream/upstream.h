@@ -101,4 +101,14 @@ void		 upstream_set_trace(struct upstream *, upstream_trace_fn *,
 /* The provider's SIZE limit from EHLO, 0 if it gave none. */
 unsigned long long upstream_size_limit(const struct upstream *);
 
+/* ESMTP extensions the provider offered, as a bit mask. */
+#define UPSTREAM_CAP_SIZE	0x01
+#define UPSTREAM_CAP_8BITMIME	0x02
+#define UPSTREAM_CAP_SMTPUTF8	0x04
+#define UPSTREAM_CAP_DSN	0x08
+#define UPSTREAM_CAP_PIPELINING	0x10
+#define UPSTREAM_CAP_ENHANCED	0x20
+/* The ESMTP extensions the provider offered in its last EHLO. */
+unsigned	 upstream_caps(const struct upstream *);
+
 #endif

@@ -91,6 +91,8 @@ struct session {
 						   header is rewritten */
 	int			 txn;		/* MAIL accepted */
 	enum smtp_verb		 relayed;	/* verb with the provider */
+	int			 batched;	/* RCPTs sent after it, their
+						   replies still due */
 	struct datafilter	 df;
 	int			 df_end;	/* the filter saw the end; its
 						   ".\r\n" is still to write */
@@ -242,11 +244,12 @@ s_size_limit(const struct session *s)
 
 /*
  * ESMTP parameters of MAIL or RCPT: each must belong to an extension the
- * provider offered, else 555 5.5.4 here (RFC 5321 4.1.1.11); a declared
- * SIZE over the limit gets 552 5.3.4. Returns 0, or -1 after replying.
+ * provider offered, else 555 5.5.4 (RFC 5321 4.1.1.11); a declared SIZE
+ * over the limit gets 552 5.3.4. Returns 0, or -1 with the reply in why.
  */
 static int
-s_params(struct session *s, const char *params, int mail)
+s_params_known(const struct session *s, const char *params, int mail,
+    char *why, size_t whysize)
 {
 	unsigned caps = s_caps(s), need;
 	const char *p = params, *v;
@@ -260,8 +263,8 @@ s_params(struct session *s, const char *params, int mail)
 		if (mail && kl == 4 && strncasecmp(p, "SIZE", 4) == 0) {
 			if (v != NULL && strtoull(v, NULL, 10) >
 			    s_size_limit(s)) {
-				s_reply(s, "552 5.3.4 Message size exceeds "
-				    "fixed limit");
+				snprintf(why, whysize, "552 5.3.4 Message size "
+				    "exceeds fixed limit");
 				return -1;
 			}
 			need = 0;
@@ -282,15 +285,28 @@ s_params(struct session *s, const char *params, int mail)
 		    (kl == 5 && strncasecmp(p, "ORCPT", 5) == 0))))
 			need = UPSTREAM_CAP_DSN;
 		if ((caps & need) != need) {
-			s_reply(s, "555 5.5.4 Unsupported parameter %.*s",
-			    (int)(kl > 64 ? 64 : kl), p);
-			s_error(s);
+			snprintf(why, whysize, "555 5.5.4 Unsupported "
+			    "parameter %.*s", (int)(kl > 64 ? 64 : kl), p);
 			return -1;
 		}
 		p += tl;
 		p += strspn(p, " ");
 	}
 	return 0;
+}
+
+/* s_params_known, answering the client when it says no. */
+static int
+s_params(struct session *s, const char *params, int mail)
+{
+	char why[128];
+
+	if (s_params_known(s, params, mail, why, sizeof(why)) == 0)
+		return 0;
+	s_reply(s, "%s", why);
+	if (why[0] == '5' && why[1] == '5' && why[2] == '5')
+		s_error(s);
+	return -1;
 }
 
 static void
@@ -849,6 +865,50 @@ s_command(struct session *s, const char *line, size_t len)
  * Input.
  */
 
+/*
+ * RFC 2920 towards the provider: while the reply to a MAIL or RCPT is due,
+ * RCPT lines the client already pipelined go to the provider at once, so a
+ * message to 50 recipients costs one round trip, not 51. Only a RCPT that
+ * will be relayed is taken (anything answered here must wait its turn, to
+ * keep the replies in order). Returns 1 if one was sent.
+ */
+static int
+s_batch_rcpt(struct session *s)
+{
+	char line[SMTP_LINE_MAX], addr[SMTP_PATH_MAX + 1];
+	char out[UPSTREAM_CMD_MAX + 1], why[128];
+	const char *params;
+	struct smtp_cmd cmd;
+	size_t n, len;
+	int o;
+
+	if (s->up == NULL || s->swallow || s->batched >= SESSION_PIPELINE_MAX ||
+	    (s->relayed != SMTP_MAIL && s->relayed != SMTP_RCPT) ||
+	    !(upstream_caps(s->up) & UPSTREAM_CAP_PIPELINING) ||
+	    buf_room(&s->c.out) < UPSTREAM_REPLY_MAX ||
+	    (n = buf_line(&s->c.in)) == 0 || n > SMTP_LINE_MAX ||
+	    s->discard_line)
+		return 0;
+	len = n - 1;
+	if (len > 0 && buf_head(&s->c.in)[len - 1] == '\r')
+		len--;
+	memcpy(line, buf_head(&s->c.in), len);
+	line[len] = '\0';
+	if (smtp_cmd_parse(line, len, &cmd) == -1 || cmd.verb != SMTP_RCPT ||
+	    smtp_parse_path(cmd.args, cmd.argslen, "TO", 0, addr, sizeof(addr),
+	    &params) == -1 ||
+	    s_params_known(s, params, 0, why, sizeof(why)) == -1)
+		return 0;
+	o = snprintf(out, sizeof(out), "RCPT TO:<%s>%s%s", addr,
+	    *params != '\0' ? " " : "", params);
+	if (o < 0 || (size_t)o >= sizeof(out) ||
+	    upstream_command(s->up, out, (size_t)o) == -1)
+		return 0;
+	buf_consume(&s->c.in, n);
+	s->batched++;
+	return 1;
+}
+
 /* Take command lines while there is room for their replies. */
 static void
 s_lines(struct session *s)
@@ -857,6 +917,8 @@ s_lines(struct session *s)
 	size_t n, len, max;
 	int auth;
 
+	while (s->state == S_RELAY && s_batch_rcpt(s))
+		;
 	while (s->state == S_CMD || s->state == S_AUTH_PLAIN ||
 	    s->state == S_AUTH_LOGIN_USER || s->state == S_AUTH_LOGIN_PASS) {
 		/* Pipelining: answer in order, never past the output room. */
@@ -1122,6 +1184,12 @@ s_upstream_reply(struct session *s)
 			s->txn = 1;
 		else if (s->relayed == SMTP_RSET)
 			s->txn = 0;
+		if (s->batched > 0) {
+			/* The next reply is a batched RCPT's. */
+			s->batched--;
+			s->relayed = SMTP_RCPT;
+			return;
+		}
 		break;
 	}
 	s_ready(s);

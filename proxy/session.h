@@ -23,6 +23,8 @@
 					   (RFC 5321 4.5.3.1.4) */
 #define SMTP_AUTH_LINE_MAX	12288	/* a SASL response line (Postfix's
 					   smtpd_sasl_response_limit) */
+#define SESSION_PIPELINE_MAX	100	/* RCPTs batched to the provider
+					   ahead of their replies */
 #define SESSION_ERRORS_MAX	20	/* bad commands and failed AUTHs */
 #define SESSION_CLOSE_TIMEOUT	10	/* s to flush the last reply */
 /* Extensions offered before a provider connection tells the real ones:

@@ -58,6 +58,9 @@ struct upstream {
 							   fresh token */
 	unsigned long long		 size_limit;
 	unsigned			 caps;		/* UPSTREAM_CAP_* */
+	int				 pending;	/* replies awaited */
+	ev_timer			 drain;		/* more replies are
+							   already buffered */
 	upstream_cb			*cb;
 	void				*arg;
 	upstream_trace_fn		*trace;
@@ -430,7 +433,14 @@ us_reply(struct upstream *u)
 		    us_first_line(u),
 		    buf_head(&u->reply));
 	case US_REPLY_WAIT:
-		us_enter(u, US_READY);
+		if (--u->pending > 0)
+			us_enter(u, US_REPLY_WAIT);	/* pipelined: more */
+		else
+			us_enter(u, US_READY);
+		/* Replies to pipelined commands may already be buffered; the
+		   owner may free u inside the emit, which stops this timer. */
+		if (buf_line(&u->conn.in) > 0)
+			ev_timer_start(u->loop, &u->drain);
 		us_emit(u, UPSTREAM_REPLY);
 		return 1;
 	default:
@@ -487,6 +497,18 @@ us_read_lines(struct upstream *u)
 		return 1;
 	}
 	return 0;
+}
+
+/* Replies that arrived together with the last one. */
+static void
+us_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct upstream *u = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (us_read_lines(u) == 0)
+		conn_update(&u->conn);
 }
 
 static void
@@ -568,6 +590,8 @@ upstream_new(struct ev_loop *loop, struct workq *resolver,
 	u->rp.done = 1;
 	ev_init(&u->timer, us_timeout_cb);
 	u->timer.data = u;
+	ev_timer_init(&u->drain, us_drain_cb, 0., 0.);
+	u->drain.data = u;
 	if (buf_init(&u->reply, UPSTREAM_REPLY_MAX) == -1)
 		goto fail;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -596,6 +620,7 @@ upstream_free(struct upstream *u)
 	if (u == NULL)
 		return;
 	ev_timer_stop(u->loop, &u->timer);
+	ev_timer_stop(u->loop, &u->drain);
 	if (u->resolve != NULL)
 		u->resolve->u = NULL;	/* its done function frees it */
 	if (u->wait != NULL)
@@ -623,15 +648,20 @@ upstream_reason(const struct upstream *u)
 }
 
 /*
- * Send one command line (without CRLF) once READY. A reply event follows.
- * Returns 0, or -1 if not READY or the line is over UPSTREAM_CMD_MAX.
+ * Send one command line (without CRLF) once READY, or while replies are
+ * awaited if the provider offered PIPELINING (RFC 2920). One reply event
+ * follows per command, in order. Returns 0, or -1 if not allowed now or the
+ * line is over UPSTREAM_CMD_MAX.
  */
 int
 upstream_command(struct upstream *u, const char *line, size_t len)
 {
-	if (u->state != US_READY || len > UPSTREAM_CMD_MAX ||
-	    buf_room(&u->conn.out) < len + 2)
+	if (!(u->state == US_READY || (u->state == US_REPLY_WAIT &&
+	    (u->caps & UPSTREAM_CAP_PIPELINING) &&
+	    u->pending < UPSTREAM_PIPELINE_MAX)) ||
+	    len > UPSTREAM_CMD_MAX || buf_room(&u->conn.out) < len + 2)
 		return -1;
+	u->pending++;
 	buf_append(&u->conn.out, line, len);
 	buf_append(&u->conn.out, "\r\n", 2);
 	us_trace(u, UPSTREAM_TRACE_SENT, line, len);
@@ -673,6 +703,7 @@ upstream_data_buf(struct upstream *u)
 void
 upstream_data_end(struct upstream *u)
 {
+	u->pending = 1;
 	us_enter(u, US_REPLY_WAIT);
 }
 

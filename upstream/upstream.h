@@ -26,6 +26,7 @@
 					   DATA window */
 #define UPSTREAM_REPLY_MAX	16384	/* bytes of one provider reply */
 #define UPSTREAM_CMD_MAX	1024	/* a relayed command line */
+#define UPSTREAM_PIPELINE_MAX	100	/* commands awaiting replies */
 
 /* Where and as whom to connect; the strings must outlive the upstream. */
 struct upstream_target {
@@ -68,8 +69,10 @@ void		 upstream_free(struct upstream *);
 /* Why it failed or was lost, for logs and replies (no secrets). */
 const char	*upstream_reason(const struct upstream *);
 /*
- * Send one command line (without CRLF) once READY. A reply event follows.
- * Returns 0, or -1 if not READY or the line is over UPSTREAM_CMD_MAX.
+ * Send one command line (without CRLF) once READY, or while replies are
+ * awaited if the provider offered PIPELINING (RFC 2920). One reply event
+ * follows per command, in order. Returns 0, or -1 if not allowed now or the
+ * line is over UPSTREAM_CMD_MAX.
  */
 int		 upstream_command(struct upstream *, const char *, size_t);
 /* The last complete reply, all lines with CRLF, and its code. */

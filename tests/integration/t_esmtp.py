@@ -127,6 +127,33 @@ def t_drop_mid_data():
     return arlib.check_stored(new[0], msg2, arlib.USER, ["p@example.org"])
 
 
+def t_pipelined_rcpts():
+    before = arlib.msgs()
+    rcpts = ["r%02d@example.org" % i for i in range(50)]
+    msg = arlib.message("fifty recipients", ["one round trip"])
+    c = arlib.session()
+    cmds = ["MAIL FROM:<%s>" % arlib.USER] + \
+        ["RCPT TO:<%s>" % r for r in rcpts] + ["DATA"]
+    c.send("".join(l + "\r\n" for l in cmds))     # RFC 2920: one write
+    codes = [c.reply().code for _ in cmds]
+    if codes != [250] * 51 + [354]:
+        return "replies in order: %r" % codes
+    c.send(arlib.stuff(msg))
+    r = c.reply()
+    c.quit()
+    if r.code != 250:
+        return "end of DATA -> %r" % r.lines
+    new = arlib.new_msgs(before)
+    d = arlib.check_stored(new[0], msg, arlib.USER, rcpts)
+    if d:
+        return d
+    _, env = arlib.stored(new[0])
+    if env.get("envelope-reads") != ["0"]:
+        return ("MAIL and the 50 RCPTs took %r extra reads at the provider, "
+                "want 0 (one batch)" % env.get("envelope-reads"))
+    return None
+
+
 R.case("EHLO after AUTH offers the provider's extensions (SMTPUTF8 yes, "
        "DSN no)", t_ehlo_follows_provider)
 R.case("EHLO before a provider connection offers neither SMTPUTF8 nor DSN",
@@ -136,6 +163,8 @@ R.case("MAIL parameters the provider supports pass through unchanged",
 R.case("parameters the provider lacks (RET, NOTIFY) or nobody knows get "
        "555 5.5.4, nothing sent", t_unsupported_params)
 R.case("declared SIZE over the limit: 552 5.3.4", t_size_over_limit)
+R.case("50 pipelined RCPTs reach the provider with the MAIL in one batch, "
+       "replies in order", t_pipelined_rcpts)
 R.case("provider drops the connection mid-DATA: 451 4.4.2, never 250; "
        "the next message in the session is delivered", t_drop_mid_data)
 R.exit()

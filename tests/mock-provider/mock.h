@@ -80,6 +80,7 @@ struct mock_conn {
 	SSL		*ssl;		/* NULL while plaintext */
 	unsigned long	 id;
 	int		 abort;		/* free: no close_notify, just close */
+	unsigned long	 nreads;	/* reads that returned data */
 	char		 rbuf[MOCK_RBUF_SIZE];
 	size_t		 rpos;
 	size_t		 rlen;

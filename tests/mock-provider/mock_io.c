@@ -104,12 +104,16 @@ raw_read(struct mock_conn *c, void *buf, size_t n)
 		do {
 			r = recv(c->fd, buf, n, 0);
 		} while (r == -1 && errno == EINTR);
+		if (r > 0)
+			c->nreads++;
 		return (r);
 	}
 	len = n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 	ERR_clear_error();
-	if ((r = SSL_read(c->ssl, buf, len)) > 0)
+	if ((r = SSL_read(c->ssl, buf, len)) > 0) {
+		c->nreads++;
 		return (r);
+	}
 	e = SSL_get_error(c->ssl, (int)r);
 	ERR_clear_error();
 	/* A peer that closes without close_notify is an EOF here too. */

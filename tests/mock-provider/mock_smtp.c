@@ -48,6 +48,8 @@ struct smtp_sess {
 	int			 in_mail;	/* MAIL accepted */
 	int			 counted;	/* in the concurrency count */
 	size_t			 nrcpt;
+	unsigned long		 mail_reads;	/* c->nreads at MAIL */
+	unsigned long		 rcpt_reads;	/* ... at the last RCPT */
 	struct mock_dbuf	 line;		/* the current command line */
 	struct mock_dbuf	 user;		/* the authenticated email */
 	struct mock_dbuf	 env;		/* mail-from, rcpt-to lines */
@@ -422,6 +424,7 @@ cmd_mail(struct smtp_sess *s, char *arg)
 	    mock_dbuf_add(&s->env, "\n", 1) == -1)
 		return (-1);
 	s->in_mail = 1;
+	s->mail_reads = s->rcpt_reads = s->c->nreads;
 	return (reply(s, "250 2.1.0 OK\r\n"));
 }
 
@@ -441,6 +444,7 @@ cmd_rcpt(struct smtp_sess *s, char *arg)
 	    mock_dbuf_add(&s->env, "\n", 1) == -1)
 		return (-1);
 	s->nrcpt++;
+	s->rcpt_reads = s->c->nreads;
 	return (reply(s, "250 2.1.5 OK\r\n"));
 }
 
@@ -507,8 +511,11 @@ message_store(struct smtp_sess *s, unsigned long lf, unsigned long cr)
 	unsigned long num = 0;
 	int n;
 
+	/* envelope-reads: reads it took after the one that brought MAIL to
+	   get every RCPT: 0 when the client pipelined them (RFC 2920). */
 	n = snprintf(tail, sizeof(tail), "bare-lf: %lu\nbare-cr: %lu\n"
-	    "size: %zu\n", lf, cr, s->data.len);
+	    "size: %zu\nenvelope-reads: %lu\n", lf, cr, s->data.len,
+	    s->rcpt_reads - s->mail_reads);
 	if (mock_dbuf_add(&env, "auth-user: ", 11) == -1 ||
 	    mock_dbuf_add(&env, s->user.p, s->user.len) == -1 ||
 	    mock_dbuf_add(&env, "\n", 1) == -1 ||

@@ -218,7 +218,11 @@ server_tls(struct server *srv)
 	size_t i;
 
 	srv->provider_ctx = calloc(cfg->nproviders, sizeof(SSL_CTX *));
-	if (srv->provider_ctx == NULL)
+	srv->provider_caps = calloc(cfg->nproviders, sizeof(unsigned));
+	srv->provider_size = calloc(cfg->nproviders,
+	    sizeof(unsigned long long));
+	if (srv->provider_ctx == NULL || srv->provider_caps == NULL ||
+	    srv->provider_size == NULL)
 		return -1;
 	for (i = 0; i < cfg->nproviders; i++) {
 		srv->provider_ctx[i] = conn_tls_client_ctx(
@@ -256,6 +260,8 @@ server_accounts(struct server *srv)
 			.port = p->smtp_port,
 			.tls = p->smtp_tls,
 			.ssl_ctx = srv->provider_ctx[p - cfg->providers],
+			.caps_seen = &srv->provider_caps[p - cfg->providers],
+			.size_seen = &srv->provider_size[p - cfg->providers],
 			.email = a->email,
 			.oauth = ra->oauth,
 			.helo = cfg->hostname,
@@ -369,10 +375,40 @@ server_free(struct server *srv)
 		for (i = 0; i < srv->cfg->nproviders; i++)
 			SSL_CTX_free(srv->provider_ctx[i]);
 	free(srv->provider_ctx);
+	free(srv->provider_caps);
+	free(srv->provider_size);
 	if (ev_is_active(&srv->grace))
 		ev_ref(srv->loop);
 	ev_timer_stop(srv->loop, &srv->grace);
 	memset(srv, 0, sizeof(*srv));
+}
+
+/*
+ * The ESMTP extensions every provider offered in its last EHLO, and the
+ * smallest SIZE among them, for sessions that have no provider connection
+ * yet (and so no account). 0 when some provider has not been seen yet.
+ */
+unsigned
+server_provider_caps(const struct server *srv, unsigned long long *size)
+{
+	unsigned caps = ~0u;
+	size_t i;
+	int any = 0;
+
+	*size = 0;
+	for (i = 0; i < srv->cfg->naccounts; i++) {
+		size_t p = (size_t)(srv->cfg->accounts[i].provider -
+		    srv->cfg->providers);
+
+		if (srv->provider_caps[p] == 0)
+			return 0;
+		caps &= srv->provider_caps[p];
+		if (srv->provider_size[p] > 0 && (*size == 0 ||
+		    srv->provider_size[p] < *size))
+			*size = srv->provider_size[p];
+		any = 1;
+	}
+	return any ? caps : 0;
 }
 
 /* The relay account a user maps to. */

@@ -46,6 +46,10 @@ struct server {
 	struct ev_loop		*loop;
 	struct config		*cfg;
 	SSL_CTX			**provider_ctx;	/* one per cfg provider */
+	unsigned		*provider_caps;	/* per provider: the ESMTP
+						   extensions its last EHLO
+						   offered; 0 until seen */
+	unsigned long long	*provider_size;	/* ... and its SIZE */
 	struct relay_account	*accounts;	/* parallel to cfg->accounts */
 	struct listener		*listeners;
 	size_t			 nlisteners;
@@ -70,6 +74,13 @@ int	server_init(struct server *, struct ev_loop *, struct config *);
 void	server_run(struct server *);
 /* Release everything server_init made (not the config). */
 void	server_free(struct server *);
+/*
+ * The ESMTP extensions every provider offered in its last EHLO, and the
+ * smallest SIZE among them, for sessions that have no provider connection
+ * yet (and so no account). 0 when some provider has not been seen yet.
+ */
+unsigned	 server_provider_caps(const struct server *,
+		    unsigned long long *size);
 /* The relay account a user maps to. */
 struct relay_account *server_account(struct server *, const struct cfg_user *);
 

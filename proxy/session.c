@@ -219,13 +219,20 @@ s_auth_allowed(const struct session *s)
 /*
  * The ESMTP extensions offered to the client: the provider's, once this
  * session has a provider connection; before that (no account is known
- * yet) only the ones every supported provider has.
+ * yet) those every configured provider offered when last seen, or until
+ * each has been seen, only the ones every supported provider has.
  */
 static unsigned
 s_caps(const struct session *s)
 {
+	unsigned long long size;
+	unsigned caps;
+
 	if (s->up != NULL)
 		return upstream_caps(s->up);
+	/* No account yet: what every provider offered when last seen. */
+	if ((caps = server_provider_caps(s->srv, &size)) != 0)
+		return caps;
 	return SESSION_CAPS_DEFAULT;
 }
 
@@ -237,7 +244,11 @@ s_size_limit(const struct session *s)
 	unsigned long long max = (unsigned long long)
 	    s->srv->cfg->max_message_size, p;
 
-	if (s->up != NULL && (p = upstream_size_limit(s->up)) > 0 && p < max)
+	if (s->up != NULL)
+		p = upstream_size_limit(s->up);
+	else
+		(void)server_provider_caps(s->srv, &p);
+	if (p > 0 && p < max)
 		max = p;
 	return max;
 }

@@ -27,8 +27,8 @@
 					   ahead of their replies */
 #define SESSION_ERRORS_MAX	20	/* bad commands and failed AUTHs */
 #define SESSION_CLOSE_TIMEOUT	10	/* s to flush the last reply */
-/* Extensions offered before a provider connection tells the real ones:
-   those Gmail and Microsoft 365 both have. */
+/* Extensions offered before any provider connection has told the real
+   ones: those Gmail and Microsoft 365 both have. */
 #define SESSION_CAPS_DEFAULT	(UPSTREAM_CAP_8BITMIME | UPSTREAM_CAP_ENHANCED)
 #define AUTH_FAIL_DELAY_MS	1000	/* failed AUTH waits 500 + [0, this) */
 

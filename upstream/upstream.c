@@ -390,6 +390,10 @@ us_reply(struct upstream *u)
 			us_enter(u, US_STARTTLS);
 			return 0;
 		}
+		if (u->t->caps_seen != NULL)
+			*u->t->caps_seen = u->caps;
+		if (u->t->size_seen != NULL)
+			*u->t->size_seen = u->size_limit;
 		if (!u->ehlo_xoauth2)
 			return us_fail(u, "provider does not offer AUTH XOAUTH2");
 		return us_get_token(u);

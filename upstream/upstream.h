@@ -38,6 +38,10 @@ struct upstream_target {
 	struct oauth_account	*oauth;
 	const char		*helo;		/* our EHLO name */
 	long			 timeout;	/* seconds in any state */
+	unsigned		*caps_seen;	/* NULL, or where the provider's
+					   EHLO extensions (under TLS) are
+					   recorded for later sessions */
+	unsigned long long	*size_seen;	/* ... and its SIZE */
 };
 
 enum upstream_event {

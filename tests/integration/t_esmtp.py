@@ -44,6 +44,16 @@ def t_ehlo_before_auth():
     return None
 
 
+def t_ehlo_before_auth_learned():
+    c = arlib.session(auth=False)
+    e = exts(c.ehlo())
+    c.quit()
+    if "SMTPUTF8" not in e or "DSN" in e:
+        return ("EHLO before AUTH, once the provider was seen, should offer "
+                "SMTPUTF8 and not DSN: %r" % e)
+    return None
+
+
 def t_params_pass_through():
     before = arlib.msgs()
     msg = arlib.message("params", ["with parameters"])
@@ -154,10 +164,12 @@ def t_pipelined_rcpts():
     return None
 
 
+R.case("EHLO on a fresh daemon, before any provider connection, offers "
+       "neither SMTPUTF8 nor DSN", t_ehlo_before_auth)
 R.case("EHLO after AUTH offers the provider's extensions (SMTPUTF8 yes, "
        "DSN no)", t_ehlo_follows_provider)
-R.case("EHLO before a provider connection offers neither SMTPUTF8 nor DSN",
-       t_ehlo_before_auth)
+R.case("EHLO before AUTH then offers what the provider offered (SMTPUTF8, "
+       "not DSN)", t_ehlo_before_auth_learned)
 R.case("MAIL parameters the provider supports pass through unchanged",
        t_params_pass_through)
 R.case("parameters the provider lacks (RET, NOTIFY) or nobody knows get "

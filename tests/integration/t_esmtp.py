@@ -164,6 +164,18 @@ def t_pipelined_rcpts():
     return None
 
 
+def t_provider_421():
+    control("smtp-421 1")
+    c = arlib.session()
+    r = c.cmd("MAIL FROM:<%s>" % arlib.USER)
+    if r.code != 421 or "Try again later" not in r.text:
+        return "MAIL with the provider saying 421 -> %r, want its 421" % \
+            r.lines
+    if not c.closed():
+        return "the session stayed open after the provider's 421"
+    return None
+
+
 R.case("EHLO on a fresh daemon, before any provider connection, offers "
        "neither SMTPUTF8 nor DSN", t_ehlo_before_auth)
 R.case("EHLO after AUTH offers the provider's extensions (SMTPUTF8 yes, "
@@ -177,6 +189,8 @@ R.case("parameters the provider lacks (RET, NOTIFY) or nobody knows get "
 R.case("declared SIZE over the limit: 552 5.3.4", t_size_over_limit)
 R.case("50 pipelined RCPTs reach the provider with the MAIL in one batch, "
        "replies in order", t_pipelined_rcpts)
+R.case("a provider 421 reaches the client unchanged and the session closes",
+       t_provider_421)
 R.case("provider drops the connection mid-DATA: 451 4.4.2, never 250; "
        "the next message in the session is delivered", t_drop_mid_data)
 R.exit()

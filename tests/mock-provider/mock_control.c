@@ -25,6 +25,9 @@
  *                           ones) are rejected even with a valid token, in
  *                           the --style's shape (google: 334 JSON challenge
  *                           then 535 5.7.8; microsoft: 535 5.7.3 at once)
+ *   smtp-421 N              the next N MAIL commands get "421 4.7.0 ..."
+ *                           and the connection is closed (a provider
+ *                           shutting down or throttling)
  *   smtp-drop-data N        the next N DATA transfers are cut: after 354
  *                           the mock reads one line of data and closes the
  *                           connection (no close_notify, no reply); nothing
@@ -75,6 +78,7 @@ enum ctl_kind {
 	CTL_FAIL,
 	CTL_DELAY,
 	CTL_SMTP_REJECT,
+	CTL_SMTP_421,
 	CTL_SMTP_DROP_DATA
 };
 
@@ -178,6 +182,9 @@ parse_line(struct ctl_line *l, char *buf)
 		    (nw == 2 || parse_count(w[2], &l->n) == 0) ? 0 : -1;
 	} else if (strcmp(w[0], "smtp-reject") == 0) {
 		l->kind = CTL_SMTP_REJECT;
+		ok = nw == 2 && parse_count(w[1], &l->n) == 0 ? 0 : -1;
+	} else if (strcmp(w[0], "smtp-421") == 0) {
+		l->kind = CTL_SMTP_421;
 		ok = nw == 2 && parse_count(w[1], &l->n) == 0 ? 0 : -1;
 	} else if (strcmp(w[0], "smtp-drop-data") == 0) {
 		l->kind = CTL_SMTP_DROP_DATA;
@@ -287,6 +294,9 @@ control_write(const struct ctl_line *lines, int n)
 			break;
 		case CTL_SMTP_REJECT:
 			k = snprintf(buf, sizeof(buf), "smtp-reject %ld", l->n);
+			break;
+		case CTL_SMTP_421:
+			k = snprintf(buf, sizeof(buf), "smtp-421 %ld", l->n);
 			break;
 		case CTL_SMTP_DROP_DATA:
 			k = snprintf(buf, sizeof(buf), "smtp-drop-data %ld",
@@ -419,7 +429,7 @@ mock_control_smtp(enum mock_smtp_ctl which)
 	struct smtp_take t;
 
 	t.kind = which == MOCK_CTL_SMTP_REJECT ? CTL_SMTP_REJECT :
-	    CTL_SMTP_DROP_DATA;
+	    which == MOCK_CTL_SMTP_421 ? CTL_SMTP_421 : CTL_SMTP_DROP_DATA;
 	t.taken = 0;
 	control_apply(take_smtp, &t);
 	return (t.taken);

@@ -405,6 +405,13 @@ cmd_mail(struct smtp_sess *s, char *arg)
 	char *path;
 
 	mock_counter_bump(MOCK_CNT_MAIL);
+	if (s->authed && mock_control_smtp(MOCK_CTL_SMTP_421)) {
+		mock_log("smtp conn=%lu MAIL refused injected=smtp-421",
+		    s->c->id);
+		(void)reply(s, "421 4.7.0 Try again later, closing connection. "
+		    "mock\r\n");
+		return (-1);
+	}
 	if (!tls_up(s))
 		return (reply(s, REPLY_NEEDTLS));
 	if (!s->helo)

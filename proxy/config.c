@@ -79,6 +79,11 @@
 #define REFRESH_MARGIN_MAX	3000
 #define TOKEN_WAIT_MIN		1
 #define TOKEN_WAIT_MAX		600
+#define IDLE_TIMEOUT_MIN	0	/* 0: no connection reuse */
+#define UPSTREAMS_MIN		1	/* max_upstream_connections */
+#define UPSTREAMS_MAX		100
+/* max_upstream_connections of a custom provider's accounts by default. */
+#define UPSTREAMS_DEFAULT	10
 
 /* A tenant id: 8-4-4-4-12 hexadecimal digits. */
 #define CONFIG_GUID_LEN		36
@@ -152,6 +157,11 @@ static const struct key keys[] = {
 	    TIMEOUT_MIN, TIMEOUT_MAX, "180", 0 },
 	{ S_SERVER, "upstream_timeout", T_LONG, SRV(upstream_timeout),
 	    TIMEOUT_MIN, TIMEOUT_MAX, "300", 0 },
+	{ S_SERVER, "upstream_queue_timeout", T_LONG,
+	    SRV(upstream_queue_timeout), TIMEOUT_MIN, TIMEOUT_MAX, "60", 0 },
+	{ S_SERVER, "upstream_idle_timeout", T_LONG,
+	    SRV(upstream_idle_timeout), IDLE_TIMEOUT_MIN, TIMEOUT_MAX, "60",
+	    0 },
 	{ S_SERVER, "auth_threads", T_LONG, SRV(auth_threads),
 	    AUTH_THREADS_MIN, AUTH_THREADS_MAX, "2", K_RESTART },
 	{ S_SERVER, "log_level", T_LOGLEVEL, SRV(log_level), 0, 0, "info", 0 },
@@ -168,6 +178,9 @@ static const struct key keys[] = {
 	{ S_PROVIDER, "app_scope", T_SCOPE, PRV(app_scope), 0, 0, NULL, 0 },
 	{ S_PROVIDER, "smtp", T_SMTP, 0, 0, 0, NULL, K_REQ },
 	{ S_PROVIDER, "ca_file", T_STR, PRV(ca_file), 0, 0, NULL, 0 },
+	{ S_PROVIDER, "max_upstream_connections", T_LONG,
+	    PRV(max_upstream_connections), UPSTREAMS_MIN, UPSTREAMS_MAX, NULL,
+	    0 },
 	{ S_ACCOUNT, "provider", T_REF, ACC(provider_name), 0, 0, NULL, K_REQ },
 	{ S_ACCOUNT, "email", T_EMAIL, ACC(email), 0, 0, NULL, K_REQ },
 	/* Required unless grant = service_account: see account_end. */
@@ -183,6 +196,9 @@ static const struct key keys[] = {
 	{ S_ACCOUNT, "service_account_file", T_STR,
 	    ACC(service_account_file), 0, 0, NULL, 0 },
 	{ S_ACCOUNT, "send_as", T_EMAILS, 0, 0, 0, NULL, K_REPEAT },
+	{ S_ACCOUNT, "max_upstream_connections", T_LONG,
+	    ACC(max_upstream_connections), UPSTREAMS_MIN, UPSTREAMS_MAX, NULL,
+	    0 },
 	/* Required unless auth = none: see user_end. */
 	{ S_USER, "password_hash", T_HASH, USR(password_hash), 0, 0, NULL,
 	    K_SECRET },
@@ -233,30 +249,32 @@ static const struct preset {
 	const char	*port;
 	int		 tls;
 	int		 offline_params;
+	long		 max_upstreams;	/* max_upstream_connections */
 } presets[] = {
 	{ "google", "https://accounts.google.com/o/oauth2/auth",
 	    "https://oauth2.googleapis.com/token", NULL,
-	    "https://mail.google.com/", NULL, "smtp.gmail.com", "465", 1, 1 },
+	    "https://mail.google.com/", NULL, "smtp.gmail.com", "465", 1, 1,
+	    10 },
 	{ "microsoft", MS_URLS("login.microsoftonline.com", "{tenant}"),
 	    "https://outlook.office.com/SMTP.Send offline_access",
 	    "https://outlook.office365.com/.default",
-	    "smtp.office365.com", "587", 0, 0 },
+	    "smtp.office365.com", "587", 0, 0, 3 },
 	/* Personal Outlook.com accounts: the tenant is always consumers. */
 	{ "outlook", MS_URLS("login.microsoftonline.com", "consumers"),
 	    "https://outlook.office.com/SMTP.Send offline_access",
 	    "https://outlook.office365.com/.default",
-	    "smtp-mail.outlook.com", "587", 0, 0 },
+	    "smtp-mail.outlook.com", "587", 0, 0, 3 },
 	/* US Government (GCC High, DoD). */
 	{ "microsoft-us", MS_URLS("login.microsoftonline.us", "{tenant}"),
 	    "https://outlook.office365.us/SMTP.Send offline_access",
 	    "https://outlook.office365.us/.default",
-	    "smtp.office365.us", "587", 0, 0 },
+	    "smtp.office365.us", "587", 0, 0, 3 },
 	/* China (operated by 21Vianet). */
 	{ "microsoft-china",
 	    MS_URLS("login.partner.microsoftonline.cn", "{tenant}"),
 	    "https://partner.outlook.cn/SMTP.Send offline_access",
 	    "https://partner.outlook.cn/.default",
-	    "smtp.partner.outlook.cn", "587", 0, 0 },
+	    "smtp.partner.outlook.cn", "587", 0, 0, 3 },
 };
 #define NPRESETS	(sizeof(presets) / sizeof(presets[0]))
 _Static_assert(NPRESETS <= CONFIG_MAX_PROVIDERS, "presets fit");
@@ -1885,6 +1903,9 @@ resolve_account(struct parse *p, struct cfg_account *a)
 	const char *scope;
 	char *own;
 
+	if (a->max_upstream_connections == 0)
+		a->max_upstream_connections = pr->max_upstream_connections > 0 ?
+		    pr->max_upstream_connections : UPSTREAMS_DEFAULT;
 	if (!has_tenant_var(pr->auth_url) && !has_tenant_var(pr->token_url) &&
 	    !has_tenant_var(pr->device_url)) {
 		if (a->tenant != NULL) {
@@ -2077,6 +2098,7 @@ config_new(struct parse *p, const char *path)
 			goto fail;
 		pr->smtp_tls = ps->tls;
 		pr->offline_params = ps->offline_params;
+		pr->max_upstream_connections = ps->max_upstreams;
 	}
 	if (p->oom || p->nerrs > 0)
 		goto fail;

@@ -66,6 +66,8 @@ struct cfg_provider {
 	char	*smtp_port;		/* numeric string */
 	int	 smtp_tls;		/* 1: implicit TLS, 0: STARTTLS */
 	char	*ca_file;		/* NULL: system store */
+	long	 max_upstream_connections;	/* default of its accounts;
+						   0: UPSTREAMS_DEFAULT */
 	int	 offline_params;	/* authorize asks for access_type=offline
 					   and prompt=consent (Google) */
 	int	 line;			/* 0 for an untouched preset */
@@ -97,6 +99,9 @@ struct cfg_account {
 	char			**send_as;	/* other addresses the mailbox
 						   may send as */
 	size_t			 nsend_as;
+	long			 max_upstream_connections;	/* resolved:
+						   the account's, else its
+						   provider's, else 10 */
 	int			 line;
 };
 
@@ -139,6 +144,9 @@ struct config {
 	long			 command_timeout;	/* s, default 300 */
 	long			 data_timeout;		/* s, default 180 */
 	long			 upstream_timeout;	/* s, default 300 */
+	long			 upstream_queue_timeout; /* s, default 60 */
+	long			 upstream_idle_timeout;	/* s, default 60; 0: no
+							   reuse */
 	long			 auth_threads;		/* default 2 */
 	int			 log_level;	/* enum log_level, default info */
 	/* sections */

@@ -191,6 +191,7 @@ static void
 server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *srv = w->data;
+	size_t i;
 
 	(void)loop;
 	(void)revents;
@@ -200,6 +201,9 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	    srv->nsessions);
 	srv->stopping = 1;
 	server_stop_listening(srv);
+	/* Idle provider connections would keep the loop running. */
+	for (i = 0; i < srv->cfg->naccounts; i++)
+		pool_shutdown(srv->accounts[i].pool);
 	session_shutdown_all(srv);
 	ev_timer_start(srv->loop, &srv->grace);
 	/* Idle watchers no longer keep the loop: it ends with the last
@@ -240,6 +244,7 @@ static int
 server_accounts(struct server *srv)
 {
 	struct config *cfg = srv->cfg;
+	struct pool_limits lim;
 	size_t i;
 
 	srv->accounts = calloc(cfg->naccounts, sizeof(*srv->accounts));
@@ -267,6 +272,15 @@ server_accounts(struct server *srv)
 			.helo = cfg->hostname,
 			.timeout = cfg->upstream_timeout,
 		};
+		lim = (struct pool_limits){
+			.max = a->max_upstream_connections,
+			.queue_timeout = (double)cfg->upstream_queue_timeout,
+			.idle_timeout = (double)cfg->upstream_idle_timeout,
+		};
+		ra->pool = pool_new(srv->loop, srv->resolveq, &ra->target,
+		    a->name, &lim);
+		if (ra->pool == NULL)
+			return -1;
 	}
 	return 0;
 }
@@ -309,17 +323,17 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 		fprintf(stderr, "authrelay: %s\n", err);
 		return -1;
 	}
-	if ((srv->oauth = oauth_new(loop, &oo)) == NULL ||
-	    server_accounts(srv) == -1) {
-		fprintf(stderr, "authrelay: cannot set up token handling\n");
-		return -1;
-	}
 	srv->authq = workq_new(loop, (int)cfg->auth_threads,
 	    SERVER_AUTH_QUEUE_MAX);
 	srv->resolveq = workq_new(loop, SERVER_RESOLVE_THREADS,
 	    SERVER_RESOLVE_QUEUE_MAX);
 	if (srv->authq == NULL || srv->resolveq == NULL) {
 		fprintf(stderr, "authrelay: cannot start worker threads\n");
+		return -1;
+	}
+	if ((srv->oauth = oauth_new(loop, &oo)) == NULL ||
+	    server_accounts(srv) == -1) {
+		fprintf(stderr, "authrelay: cannot set up token handling\n");
 		return -1;
 	}
 	srv->listeners = calloc(cfg->nlistens, sizeof(*srv->listeners));
@@ -365,6 +379,10 @@ server_free(struct server *srv)
 	for (i = 0; i < srv->nlisteners; i++)
 		SSL_CTX_free(srv->listeners[i].tls_ctx);
 	free(srv->listeners);
+	/* Before the resolver and the token manager their upstreams use. */
+	if (srv->accounts != NULL)
+		for (i = 0; i < srv->cfg->naccounts; i++)
+			pool_free(srv->accounts[i].pool);
 	workq_free(srv->authq);
 	workq_free(srv->resolveq);
 	if (srv->oauth != NULL)

@@ -1,7 +1,7 @@
 /*
  * server: the running daemon: listeners, the accounts with their upstream
- * targets and token caches, the worker pools, the list of sessions, and
- * signal handling. One libev loop drives all of it.
+ * targets, token caches and connection pools, the worker pools, the list
+ * of sessions, and signal handling. One libev loop drives all of it.
  */
 #ifndef PROXY_SERVER_H
 #define PROXY_SERVER_H
@@ -15,6 +15,7 @@
 #include "oauth/oauth.h"
 #include "proxy/auth.h"
 #include "proxy/config.h"
+#include "upstream/pool.h"
 #include "upstream/upstream.h"
 
 /* Limits. */
@@ -23,11 +24,15 @@
 #define SERVER_RESOLVE_QUEUE_MAX 1024	/* name look-ups waiting */
 #define SERVER_SHUTDOWN_GRACE	30	/* s for DATA to finish on SIGTERM */
 
-/* An account at run time: its config, token cache and where it relays. */
+/*
+ * An account at run time: its config, token cache, where it relays, and
+ * the pool of its provider connections.
+ */
 struct relay_account {
 	struct cfg_account	*cfg;
 	struct oauth_account	*oauth;
 	struct upstream_target	 target;
+	struct pool		*pool;
 };
 
 struct listener {

@@ -81,6 +81,9 @@ struct session {
 						   (auth = none) at MAIL */
 	/* relay */
 	struct upstream		*up;
+	struct pool		*up_pool;	/* up's, or the one waited on */
+	struct pool_wait	 pw;		/* queued for a provider slot */
+	int			 quit;		/* QUIT: a clean end */
 	int			 up_lost;	/* the provider went away */
 	char			 mail_line[UPSTREAM_CMD_MAX + 1];	/* the
 						   MAIL waiting for a provider
@@ -110,6 +113,39 @@ static void	s_process(struct session *);
 static void	s_update(struct session *);
 static void	s_free(struct session *, const char *);
 static void	s_upstream_cb(void *, enum upstream_event);
+static void	s_pool_grant(void *, enum pool_result, struct upstream *);
+
+/* The reply when the account's pool had no slot in upstream_queue_timeout. */
+#define S_REPLY_POOL_FULL \
+	"451 4.3.2 Too many connections to the provider, try again later"
+
+/*
+ * Ask account ra's pool for a provider connection (see pool_get): s->up is
+ * set at once for POOL_READY and POOL_NEW, later by s_pool_grant.
+ */
+static enum pool_result
+s_up_get(struct session *s, struct relay_account *ra)
+{
+	s->up_pool = ra->pool;
+	return pool_get(ra->pool, &s->pw, s->id, s_upstream_cb, s,
+	    s_pool_grant, &s->up);
+}
+
+/*
+ * Give the provider connection back to its pool: kept for the account's
+ * next session if clean (it gets RSET first), else closed.
+ */
+static void
+s_up_release(struct session *s, int clean)
+{
+	if (s->up == NULL)
+		return;
+	if (clean)
+		pool_put(s->up_pool, s->up);
+	else
+		pool_drop(s->up_pool, s->up);
+	s->up = NULL;
+}
 
 static void
 s_enter(struct session *s, enum s_state st)
@@ -518,6 +554,8 @@ s_auth_response(struct session *s, const char *line, size_t len)
 }
 
 static void	s_auth_done(void *, int);
+static void	s_up_ready(struct session *);
+static void	s_up_unavailable(struct session *, const char *);
 
 /*
  * Check the password on a worker; unknown users, and auth = none users
@@ -599,15 +637,29 @@ s_auth_done(void *arg, int ok)
 	s->ra = server_account(s->srv, s->cu);
 	log_info(s->id, "password ok user=%s mech=%s account=%s", s->user,
 	    s->mech, s->ra->cfg->name);
-	s->up = upstream_new(s->srv->loop, s->srv->resolveq, &s->ra->target,
-	    s->id, s_upstream_cb, s);
-	if (s->up == NULL) {
+	switch (s_up_get(s, s->ra)) {
+	case POOL_READY:
+		/* A warm pool: no provider round trip at all. */
+		s_enter(s, S_AUTH_UPSTREAM);
+		s_up_ready(s);
+		s_process(s);
+		break;
+	case POOL_NEW:
+	case POOL_QUEUED:
+		s_enter(s, S_AUTH_UPSTREAM);
+		break;
+	case POOL_TIMEOUT:
+		s_enter(s, S_AUTH_UPSTREAM);
+		s_up_unavailable(s, NULL);
+		s_process(s);
+		break;
+	case POOL_ERROR:
 		s_reply(s, "454 4.7.0 Temporary authentication failure: "
 		    "server busy");
 		s_ready(s);
 		s_process(s);
-	} else
-		s_enter(s, S_AUTH_UPSTREAM);
+		break;
+	}
 	s_update(s);
 }
 
@@ -643,35 +695,42 @@ s_sender_policy(struct session *s, const struct cfg_user *u, char *addr,
 /*
  * No provider connection for this MAIL: the first MAIL of a session mapped
  * by network (user u, auth = none), or the first after the provider went
- * away. Park the session while one is made as at AUTH; the MAIL line waits
- * in mail_line.
+ * away. Get one from the account's pool as at AUTH: an idle one sends the
+ * MAIL at once; otherwise the session parks while one is made (or a slot
+ * frees) and the MAIL line waits in mail_line.
  */
 static void
 s_connect_for_mail(struct session *s, const struct cfg_user *u,
     const char *line, size_t len)
 {
 	struct relay_account *ra = server_account(s->srv, u);
+	enum pool_result r;
 
 	memcpy(s->mail_line, line, len);
 	s->mail_len = len;
-	s->up = upstream_new(s->srv->loop, s->srv->resolveq, &ra->target,
-	    s->id, s_upstream_cb, s);
-	if (s->up == NULL) {
+	r = s_up_get(s, ra);
+	if (r == POOL_ERROR) {
 		s_reply(s, "451 4.3.0 Error: server busy, try again");
+		return;
+	}
+	if (r == POOL_TIMEOUT) {
+		s_reply(s, S_REPLY_POOL_FULL);
 		return;
 	}
 	if (s->authed) {
 		log_info(s->id, "reconnecting to the provider for a new "
 		    "transaction");
 		s_enter(s, S_RECONNECT);
-		return;
+	} else {
+		s->cu = u;
+		s->ra = ra;
+		snprintf(s->user, sizeof(s->user), "%s", u->name);
+		log_info(s->id, "no AUTH: client=%s mapped to user=%s "
+		    "account=%s", s->host, u->name, ra->cfg->name);
+		s_enter(s, S_NOAUTH_UPSTREAM);
 	}
-	s->cu = u;
-	s->ra = ra;
-	snprintf(s->user, sizeof(s->user), "%s", u->name);
-	log_info(s->id, "no AUTH: client=%s mapped to user=%s account=%s",
-	    s->host, u->name, ra->cfg->name);
-	s_enter(s, S_NOAUTH_UPSTREAM);
+	if (r == POOL_READY)
+		s_up_ready(s);
 }
 
 /*
@@ -774,6 +833,7 @@ cmd_quit(struct session *s, const char *args, enum smtp_verb verb)
 {
 	(void)args;
 	(void)verb;
+	s->quit = 1;
 	s_close_with(s, "quit", "221 2.0.0 Bye");
 }
 
@@ -1124,8 +1184,7 @@ s_data(struct session *s)
 			    s->srv->cfg->max_message_size);
 			s->data_too_big = s->data_discard = 1;
 			s_fr_stop(s, 0);
-			upstream_free(s->up);
-			s->up = NULL;
+			s_up_release(s, 0);
 			s->up_lost = 1;
 		}
 	}
@@ -1225,6 +1284,87 @@ s_mail_ready(struct session *s)
 	s_enter(s, S_RELAY);
 }
 
+/* The provider connection the session waited for is READY (new or taken
+   from the pool): answer the AUTH, or send the waiting MAIL. */
+static void
+s_up_ready(struct session *s)
+{
+	if (s->state == S_RECONNECT || s->state == S_NOAUTH_UPSTREAM) {
+		s_mail_ready(s);
+		return;
+	}
+	s->authed = 1;
+	log_info(s->id, "authenticated user=%s account=%s",
+	    s->user, s->ra->cfg->name);
+	s_reply(s, "235 2.7.0 Authentication successful");
+	s_ready(s);
+}
+
+/*
+ * No provider connection for the waiting AUTH or MAIL: it failed for
+ * reason, or (reason NULL) no slot came free in upstream_queue_timeout.
+ */
+static void
+s_up_unavailable(struct session *s, const char *reason)
+{
+	if (s->state == S_RECONNECT || s->state == S_NOAUTH_UPSTREAM) {
+		log_warn(s->id, "%s failed user=%s reason=\"%s\"",
+		    s->state == S_RECONNECT ? "reconnect" :
+		    "provider connection", s->user, reason != NULL ? reason :
+		    "too many connections to the provider");
+		if (!s->authed) {
+			s->cu = NULL;
+			s->ra = NULL;
+			s_wipe_user(s);
+		}
+		if (reason == NULL)
+			s_reply(s, S_REPLY_POOL_FULL);
+		else
+			s_reply(s, "451 4.4.0 Error: provider unavailable: "
+			    "%.200s", reason);
+		s_ready(s);
+		return;
+	}
+	log_warn(s->id, "relay unavailable user=%s account=%s reason=\"%s\"",
+	    s->user, s->ra->cfg->name, reason != NULL ? reason :
+	    "too many connections to the provider");
+	if (reason == NULL)
+		s_reply(s, S_REPLY_POOL_FULL);
+	else
+		s_reply(s, "454 4.7.0 Temporary authentication failure: "
+		    "%.200s", reason);
+	s_wipe_user(s);
+	s_ready(s);
+}
+
+/* The account's pool answers a queued request (see pool_get). */
+static void
+s_pool_grant(void *arg, enum pool_result r, struct upstream *u)
+{
+	struct session *s = arg;
+
+	if (s->magic != SESSION_MAGIC)
+		abort();
+	s->up = u;
+	switch (r) {
+	case POOL_READY:
+		s_up_ready(s);
+		break;
+	case POOL_NEW:
+	case POOL_QUEUED:
+		break;			/* READY or FAILED follows */
+	case POOL_TIMEOUT:
+		s_up_unavailable(s, NULL);
+		break;
+	case POOL_ERROR:
+		s_up_unavailable(s, "server busy");
+		break;
+	}
+	if (s->state != S_CLOSING)
+		s_process(s);
+	s_update(s);
+}
+
 static void
 s_upstream_cb(void *arg, enum upstream_event ev)
 {
@@ -1234,43 +1374,11 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 		abort();
 	switch (ev) {
 	case UPSTREAM_READY:
-		if (s->state == S_RECONNECT || s->state == S_NOAUTH_UPSTREAM) {
-			s_mail_ready(s);
-			break;
-		}
-		s->authed = 1;
-		log_info(s->id, "authenticated user=%s account=%s",
-		    s->user, s->ra->cfg->name);
-		s_reply(s, "235 2.7.0 Authentication successful");
-		s_ready(s);
+		s_up_ready(s);
 		break;
 	case UPSTREAM_FAILED:
-		if (s->state == S_RECONNECT || s->state == S_NOAUTH_UPSTREAM) {
-			log_warn(s->id, "%s failed user=%s reason=\"%s\"",
-			    s->state == S_RECONNECT ? "reconnect" :
-			    "provider connection", s->user,
-			    upstream_reason(s->up));
-			if (!s->authed) {
-				s->cu = NULL;
-				s->ra = NULL;
-				s_wipe_user(s);
-			}
-			s_reply(s, "451 4.4.0 Error: provider unavailable: "
-			    "%.200s", upstream_reason(s->up));
-			upstream_free(s->up);
-			s->up = NULL;
-			s_ready(s);
-			break;
-		}
-		log_warn(s->id, "relay unavailable user=%s account=%s "
-		    "reason=\"%s\"", s->user, s->ra->cfg->name,
-		    upstream_reason(s->up));
-		s_reply(s, "454 4.7.0 Temporary authentication failure: "
-		    "%.200s", upstream_reason(s->up));
-		upstream_free(s->up);
-		s->up = NULL;
-		s_wipe_user(s);
-		s_ready(s);
+		s_up_unavailable(s, upstream_reason(s->up));
+		s_up_release(s, 0);
 		break;
 	case UPSTREAM_REPLY:
 		s_upstream_reply(s);
@@ -1280,8 +1388,7 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 	case UPSTREAM_LOST:
 		log_warn(s->id, "provider lost state=%s reason=\"%s\"",
 		    s_names[s->state], upstream_reason(s->up));
-		upstream_free(s->up);
-		s->up = NULL;
+		s_up_release(s, 0);
 		s->up_lost = 1;
 		s->txn = 0;
 		if (s->state == S_DATA) {
@@ -1464,7 +1571,11 @@ s_free(struct session *s, const char *reason)
 	ev_timer_stop(srv->loop, &s->timer);
 	ev_timer_stop(srv->loop, &s->delay);
 	auth_cancel(s->auth);
-	upstream_free(s->up);
+	pool_cancel(&s->pw);
+	/* After QUIT, or a client gone while idle, the provider connection
+	   is sound and may serve the account's next session. */
+	s_up_release(s, !s->up_lost && (s->state == S_CMD ||
+	    (s->state == S_CLOSING && s->quit)));
 	s_fr_stop(s, 0);
 	conn_close(&s->c);
 	if (s->prev != NULL)

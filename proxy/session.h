@@ -4,7 +4,8 @@
  * local password check, the mapping of auth = none devices by address at
  * MAIL, the sender policy, and the relay of MAIL/RCPT/DATA/RSET/NOOP
  * through its upstream (the From: header rewritten on the way when the
- * policy says so). One state enum, one function that changes state and
+ * policy says so), which it gets from its account's pool and hands back
+ * there at the end. One state enum, one function that changes state and
  * logs it, one command table.
  */
 #ifndef PROXY_SESSION_H

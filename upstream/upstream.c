@@ -5,6 +5,9 @@
  * reply line is validated and size-capped (reply.c), and the XOAUTH2 line is
  * wiped from memory once sent.
  */
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +59,7 @@ struct upstream {
 	int				 ehlo_starttls, ehlo_xoauth2;
 	int				 auth_retried;	/* one retry with a
 							   fresh token */
+	int				 idle;		/* pooled, unused */
 	unsigned long long		 size_limit;
 	unsigned			 caps;		/* UPSTREAM_CAP_* */
 	int				 pending;	/* replies awaited */
@@ -111,8 +115,13 @@ us_fail(struct upstream *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(u->reason, sizeof(u->reason), fmt, ap);
 	va_end(ap);
-	log_warn(u->sid, "upstream %s:%s failed state=%s reason=\"%s\"",
-	    u->t->host, u->t->port, us_names[u->state], u->reason);
+	if (u->idle)
+		log_debug(u->sid, "idle upstream %s:%s closed reason=\"%s\"",
+		    u->t->host, u->t->port, u->reason);
+	else
+		log_warn(u->sid, "upstream %s:%s failed state=%s "
+		    "reason=\"%s\"", u->t->host, u->t->port,
+		    us_names[u->state], u->reason);
 	us_enter(u, US_DEAD);
 	if (u->conn_open) {
 		conn_close(&u->conn);
@@ -419,6 +428,11 @@ us_reply(struct upstream *u)
 			us_enter(u, US_AUTH_CHALLENGE);
 			return 0;
 		}
+		/* A temporary refusal (Microsoft's 432 4.3.2 thread limit)
+		   says nothing about the token: keep it. */
+		if (code / 100 == 4)
+			return us_fail(u, "provider refused AUTH: %.*s",
+			    us_first_line(u), buf_head(&u->reply));
 		/* FALLTHROUGH */
 	case US_AUTH_CHALLENGE:
 		/* Revoked or expired early: drop it from the cache so the
@@ -742,4 +756,61 @@ unsigned
 upstream_caps(const struct upstream *u)
 {
 	return u->caps;
+}
+
+/*
+ * Ownership moves (upstream/pool.c): events now go to cb with arg, and log
+ * lines carry sid.
+ */
+void
+upstream_set_owner(struct upstream *u, uint64_t sid, upstream_cb *cb,
+    void *arg)
+{
+	u->sid = sid;
+	u->cb = cb;
+	u->arg = arg;
+}
+
+/*
+ * Hand a READY upstream to a new owner (cb, arg) and send RSET; a reply
+ * event follows. Returns 0, or -1 if it is not READY (nothing changed).
+ */
+int
+upstream_reset(struct upstream *u, upstream_cb *cb, void *arg)
+{
+	if (u->state != US_READY || upstream_command(u, "RSET", 4) == -1)
+		return -1;
+	u->cb = cb;
+	u->arg = arg;
+	conn_update(&u->conn);
+	return 0;
+}
+
+/*
+ * Mark an upstream as idle (1) or in use (0). An idle upstream that the
+ * provider closes is logged at debug level only: losing it is expected.
+ */
+void
+upstream_set_idle(struct upstream *u, int idle)
+{
+	u->idle = idle;
+}
+
+/*
+ * 1 if the upstream is READY and nothing has come from the provider since
+ * (no byte, no EOF, no error): a connection that can be handed out; else 0.
+ */
+int
+upstream_usable(struct upstream *u)
+{
+	char c;
+	ssize_t n;
+
+	if (u->state != US_READY || !u->conn_open ||
+	    buf_len(&u->conn.in) > 0 ||
+	    (u->conn.ssl != NULL && SSL_pending(u->conn.ssl) > 0))
+		return 0;
+	/* A FIN or a TLS alert the loop has not read yet. */
+	n = recv(u->conn.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }

@@ -107,6 +107,27 @@ void		 upstream_set_trace(struct upstream *, upstream_trace_fn *,
 		    void *arg);
 /* The provider's SIZE limit from EHLO, 0 if it gave none. */
 unsigned long long upstream_size_limit(const struct upstream *);
+/*
+ * Ownership moves (upstream/pool.c): events now go to cb with arg, and log
+ * lines carry sid.
+ */
+void		 upstream_set_owner(struct upstream *, uint64_t sid,
+		    upstream_cb *, void *arg);
+/*
+ * Hand a READY upstream to a new owner (cb, arg) and send RSET; a reply
+ * event follows. Returns 0, or -1 if it is not READY (nothing changed).
+ */
+int		 upstream_reset(struct upstream *, upstream_cb *, void *arg);
+/*
+ * Mark an upstream as idle (1) or in use (0). An idle upstream that the
+ * provider closes is logged at debug level only: losing it is expected.
+ */
+void		 upstream_set_idle(struct upstream *, int);
+/*
+ * 1 if the upstream is READY and nothing has come from the provider since
+ * (no byte, no EOF, no error): a connection that can be handed out; else 0.
+ */
+int		 upstream_usable(struct upstream *);
 
 /* ESMTP extensions the provider offered, as a bit mask. */
 #define UPSTREAM_CAP_SIZE	0x01

@@ -321,7 +321,8 @@ ar_check_delivery() {
 # ar_write_config FILE NAME [EXTRA SERVER LINES...]: a config for the current
 # mock (MOCK_*), listeners on AR_STARTTLS_PORT and AR_TLS_PORT, state in
 # $AR_TMP/NAME/state. TOKEN_URL and UPSTREAM_SMTP override the mock's.
-# Optional, newline-separated lines: AR_PROVIDER_EXTRA is added to
+# Optional, newline-separated lines: AR_SERVER_EXTRA is added to [server]
+# (after the EXTRA SERVER LINES); AR_PROVIDER_EXTRA is added to
 # [provider mock]; AR_ACCOUNT_LINES replaces the client_id and
 # client_secret lines of [account sales]; AR_ACCOUNT_EXTRA is added to it;
 # AR_USER_LINES is added to [user $AR_USER]; AR_SECTIONS goes at the end.
@@ -340,6 +341,7 @@ ar_write_config() {
 		echo "state_dir = $dir/state"
 		echo "log_level = ${AR_LOG_LEVEL:-debug}"
 		for l in "$@"; do echo "$l"; done
+		[ -z "${AR_SERVER_EXTRA:-}" ] || printf '%s\n' "$AR_SERVER_EXTRA"
 		echo
 		echo "[provider mock]"
 		echo "token_url = ${TOKEN_URL:-https://127.0.0.1:$MOCK_HTTP_PORT/token}"

@@ -96,7 +96,9 @@ auth = none
 account = sales
 networks = 127.0.0.5/32
 sender_policy = reject"
-ar_start_daemon relay
+# No connection reuse here: the cases below count the provider connections
+# a device's MAIL makes (t_pool.sh tests reuse).
+ar_start_daemon relay "upstream_idle_timeout = 0"
 for p in $ports; do
 	n=$((AR_START_WAIT * 5))
 	until ar_port_open "$p"; do

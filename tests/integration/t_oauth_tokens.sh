@@ -10,6 +10,10 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# Every session here must log in at the provider with the cached token:
+# no reuse of authenticated connections (t_pool.sh tests reuse).
+AR_SERVER_EXTRA="upstream_idle_timeout = 0"
+
 ar_init
 W=$AR_TMP/work
 C=$W/cmd		# command output: checked for secrets at the end

@@ -241,6 +241,18 @@ static const struct {
 	    { { 5, "[server] data_timeout: out of range (allowed: 1..86400)" } } },
 	{ SERVER "upstream_timeout = ten\n", 1,
 	    { { 5, "[server] upstream_timeout: not a plain decimal" } } },
+	{ SERVER "upstream_queue_timeout = 0\n", 1, { { 5, "[server] "
+	    "upstream_queue_timeout: out of range (allowed: 1..86400)" } } },
+	{ SERVER "upstream_idle_timeout = -1\n", 1, { { 5, "[server] "
+	    "upstream_idle_timeout: out of range (allowed: 0..86400)" } } },
+	{ SERVER ACCOUNT "max_upstream_connections = 0\n", 1, { { 9,
+	    "[account a] max_upstream_connections: out of range (allowed: "
+	    "1..100)" } } },
+	{ SERVER ACCOUNT "max_upstream_connections = 101\n", 1, { { 9,
+	    "[account a] max_upstream_connections: out of range" } } },
+	{ SERVER ACCOUNT "[provider google]\nmax_upstream_connections = x\n",
+	    1, { { 10, "[provider google] max_upstream_connections: not a "
+	    "plain decimal" } } },
 	{ SERVER "auth_threads = 65\n", 1,
 	    { { 5, "[server] auth_threads: out of range (allowed: 1..64)" } } },
 
@@ -645,6 +657,8 @@ START_TEST(test_config_minimal)
 	ck_assert_int_eq(cf->command_timeout, 300);
 	ck_assert_int_eq(cf->data_timeout, 180);
 	ck_assert_int_eq(cf->upstream_timeout, 300);
+	ck_assert_int_eq(cf->upstream_queue_timeout, 60);
+	ck_assert_int_eq(cf->upstream_idle_timeout, 60);
 	ck_assert_int_eq(cf->auth_threads, 2);
 	ck_assert_int_eq(cf->log_level, LOG_INFO);
 	ck_assert_ptr_null(cf->token_key_file);
@@ -1059,36 +1073,37 @@ static const struct {
 	int		 tls;
 	int		 offline_params;
 	const char	*tenant;	/* NULL: the provider takes none */
+	long		 max_upstreams;	/* max_upstream_connections */
 } preset_rows[] = {
 	{ "google", "https://accounts.google.com/o/oauth2/auth",
 	    "https://oauth2.googleapis.com/token", NULL,
 	    "https://mail.google.com/", CONFIG_APP_SCOPE_DEFAULT,
-	    "smtp.gmail.com", "465", 1, 1, NULL },
+	    "smtp.gmail.com", "465", 1, 1, NULL, 10 },
 	{ "microsoft", MS("login.microsoftonline.com", "common", "authorize"),
 	    MS("login.microsoftonline.com", "common", "token"),
 	    MS("login.microsoftonline.com", "common", "devicecode"),
 	    "https://outlook.office.com/SMTP.Send offline_access",
 	    "https://outlook.office365.com/.default",
-	    "smtp.office365.com", "587", 0, 0, "common" },
+	    "smtp.office365.com", "587", 0, 0, "common", 3 },
 	{ "outlook", MS("login.microsoftonline.com", "consumers", "authorize"),
 	    MS("login.microsoftonline.com", "consumers", "token"),
 	    MS("login.microsoftonline.com", "consumers", "devicecode"),
 	    "https://outlook.office.com/SMTP.Send offline_access",
 	    "https://outlook.office365.com/.default",
-	    "smtp-mail.outlook.com", "587", 0, 0, NULL },
+	    "smtp-mail.outlook.com", "587", 0, 0, NULL, 3 },
 	{ "microsoft-us", MS("login.microsoftonline.us", "common", "authorize"),
 	    MS("login.microsoftonline.us", "common", "token"),
 	    MS("login.microsoftonline.us", "common", "devicecode"),
 	    "https://outlook.office365.us/SMTP.Send offline_access",
 	    "https://outlook.office365.us/.default",
-	    "smtp.office365.us", "587", 0, 0, "common" },
+	    "smtp.office365.us", "587", 0, 0, "common", 3 },
 	{ "microsoft-china",
 	    MS("login.partner.microsoftonline.cn", "common", "authorize"),
 	    MS("login.partner.microsoftonline.cn", "common", "token"),
 	    MS("login.partner.microsoftonline.cn", "common", "devicecode"),
 	    "https://partner.outlook.cn/SMTP.Send offline_access",
 	    "https://partner.outlook.cn/.default",
-	    "smtp.partner.outlook.cn", "587", 0, 0, "common" },
+	    "smtp.partner.outlook.cn", "587", 0, 0, "common", 3 },
 };
 
 /*
@@ -1127,6 +1142,8 @@ START_TEST(test_config_presets)
 	else
 		ck_assert_str_eq(a->device_url, preset_rows[_i].device_url);
 	ck_assert_str_eq(a->scope, preset_rows[_i].scope);
+	ck_assert_int_eq(a->max_upstream_connections,
+	    preset_rows[_i].max_upstreams);
 	if (preset_rows[_i].tenant == NULL)
 		ck_assert_ptr_null(a->tenant);
 	else
@@ -1136,6 +1153,48 @@ START_TEST(test_config_presets)
 	ck_assert_int_eq(app->grant, OAUTH_GRANT_CLIENT_CREDENTIALS);
 	ck_assert_str_eq(app->scope, preset_rows[_i].app_scope);
 	ck_assert_str_eq(app->token_url, preset_rows[_i].token_url);
+	config_free(cf);
+}
+END_TEST
+
+/*
+ * max_upstream_connections: the account's, else its provider's (a
+ * [provider] key, also over a preset), else 10 for a custom provider.
+ */
+START_TEST(test_config_upstreams)
+{
+	struct config *cf;
+
+	cf = load_ok(SERVER "upstream_queue_timeout = 5\n"
+	    "upstream_idle_timeout = 0\n"
+	    "[provider custom]\ntoken_url = https://t.example/token\n"
+	    "smtp = smtp.example:465 tls\n"
+	    "[provider limited]\ntoken_url = https://t.example/token\n"
+	    "smtp = smtp.example:465 tls\nmax_upstream_connections = 4\n"
+	    "[provider microsoft]\nmax_upstream_connections = 2\n"
+	    "[account c]\nprovider = custom\nemail = c@example.com\n"
+	    "client_id = cid\n"
+	    "[account l]\nprovider = limited\nemail = l@example.com\n"
+	    "client_id = cid\n"
+	    "[account o]\nprovider = limited\nemail = o@example.com\n"
+	    "client_id = cid\nmax_upstream_connections = 7\n"
+	    "[account m]\nprovider = microsoft\nemail = m@example.com\n"
+	    "client_id = cid\n"
+	    "[account g]\nprovider = google\nemail = g@example.com\n"
+	    "client_id = cid\nmax_upstream_connections = 1\n"
+	    "[user u]\npassword_hash = $6$salt$hash\naccount = c\n");
+	ck_assert_int_eq(cf->upstream_queue_timeout, 5);
+	ck_assert_int_eq(cf->upstream_idle_timeout, 0);
+	ck_assert_int_eq(config_account(cf, "c")->max_upstream_connections,
+	    10);
+	ck_assert_int_eq(config_account(cf, "l")->max_upstream_connections,
+	    4);
+	ck_assert_int_eq(config_account(cf, "o")->max_upstream_connections,
+	    7);
+	ck_assert_int_eq(config_account(cf, "m")->max_upstream_connections,
+	    2);
+	ck_assert_int_eq(config_account(cf, "g")->max_upstream_connections,
+	    1);
 	config_free(cf);
 }
 END_TEST
@@ -1633,6 +1692,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_format);
 	tcase_add_loop_test(tc, test_config_presets, 0, NPRESETS);
 	tcase_add_test(tc, test_config_tenants);
+	tcase_add_test(tc, test_config_upstreams);
 	tcase_add_test(tc, test_config_grants);
 	tcase_add_loop_test(tc, test_config_bad, 0, N_BAD);
 	tcase_add_test(tc, test_config_long_lines);

@@ -23,5 +23,6 @@ Suite	*classify_suite(void);
 Suite	*authorize_suite(void);
 Suite	*cidr_suite(void);
 Suite	*fromrewrite_suite(void);
+Suite	*pool_suite(void);
 
 #endif

@@ -176,6 +176,18 @@ def t_provider_421():
     return None
 
 
+def t_provider_432():
+    control("smtp-432 1")
+    c = arlib.session()
+    r = c.cmd("MAIL FROM:<%s>" % arlib.USER)
+    if r.code != 432 or "4.3.2 STOREDRV.ClientSubmit" not in r.text:
+        return "MAIL with the provider saying 432 -> %r, want its 432" % \
+            r.lines
+    c.expect("MAIL FROM:<%s>" % arlib.USER, 250)
+    c.quit()
+    return None
+
+
 R.case("EHLO on a fresh daemon, before any provider connection, offers "
        "neither SMTPUTF8 nor DSN", t_ehlo_before_auth)
 R.case("EHLO after AUTH offers the provider's extensions (SMTPUTF8 yes, "
@@ -191,6 +203,8 @@ R.case("50 pipelined RCPTs reach the provider with the MAIL in one batch, "
        "replies in order", t_pipelined_rcpts)
 R.case("a provider 421 reaches the client unchanged and the session closes",
        t_provider_421)
+R.case("Exchange's 432 4.3.2 (sender thread limit) reaches the client "
+       "unchanged; the session goes on", t_provider_432)
 R.case("provider drops the connection mid-DATA: 451 4.4.2, never 250; "
        "the next message in the session is delivered", t_drop_mid_data)
 R.exit()

@@ -340,6 +340,7 @@ struct mock_token_ctl {
 enum mock_smtp_ctl {
 	MOCK_CTL_SMTP_REJECT,		/* "smtp-reject N" */
 	MOCK_CTL_SMTP_421,		/* "smtp-421 N" */
+	MOCK_CTL_SMTP_432,		/* "smtp-432 N" */
 	MOCK_CTL_SMTP_DROP_DATA		/* "smtp-drop-data N" */
 };
 /*

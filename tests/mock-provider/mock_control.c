@@ -28,6 +28,9 @@
  *   smtp-421 N              the next N MAIL commands get "421 4.7.0 ..."
  *                           and the connection is closed (a provider
  *                           shutting down or throttling)
+ *   smtp-432 N              the next N MAIL commands get Exchange's
+ *                           "432 4.3.2 STOREDRV.ClientSubmit; sender thread
+ *                           limit exceeded" (the connection stays open)
  *   smtp-drop-data N        the next N DATA transfers are cut: after 354
  *                           the mock reads one line of data and closes the
  *                           connection (no close_notify, no reply); nothing
@@ -79,6 +82,7 @@ enum ctl_kind {
 	CTL_DELAY,
 	CTL_SMTP_REJECT,
 	CTL_SMTP_421,
+	CTL_SMTP_432,
 	CTL_SMTP_DROP_DATA
 };
 
@@ -185,6 +189,9 @@ parse_line(struct ctl_line *l, char *buf)
 		ok = nw == 2 && parse_count(w[1], &l->n) == 0 ? 0 : -1;
 	} else if (strcmp(w[0], "smtp-421") == 0) {
 		l->kind = CTL_SMTP_421;
+		ok = nw == 2 && parse_count(w[1], &l->n) == 0 ? 0 : -1;
+	} else if (strcmp(w[0], "smtp-432") == 0) {
+		l->kind = CTL_SMTP_432;
 		ok = nw == 2 && parse_count(w[1], &l->n) == 0 ? 0 : -1;
 	} else if (strcmp(w[0], "smtp-drop-data") == 0) {
 		l->kind = CTL_SMTP_DROP_DATA;
@@ -297,6 +304,9 @@ control_write(const struct ctl_line *lines, int n)
 			break;
 		case CTL_SMTP_421:
 			k = snprintf(buf, sizeof(buf), "smtp-421 %ld", l->n);
+			break;
+		case CTL_SMTP_432:
+			k = snprintf(buf, sizeof(buf), "smtp-432 %ld", l->n);
 			break;
 		case CTL_SMTP_DROP_DATA:
 			k = snprintf(buf, sizeof(buf), "smtp-drop-data %ld",
@@ -429,7 +439,8 @@ mock_control_smtp(enum mock_smtp_ctl which)
 	struct smtp_take t;
 
 	t.kind = which == MOCK_CTL_SMTP_REJECT ? CTL_SMTP_REJECT :
-	    which == MOCK_CTL_SMTP_421 ? CTL_SMTP_421 : CTL_SMTP_DROP_DATA;
+	    which == MOCK_CTL_SMTP_421 ? CTL_SMTP_421 :
+	    which == MOCK_CTL_SMTP_432 ? CTL_SMTP_432 : CTL_SMTP_DROP_DATA;
 	t.taken = 0;
 	control_apply(take_smtp, &t);
 	return (t.taken);

@@ -412,6 +412,9 @@ cmd_mail(struct smtp_sess *s, char *arg)
 		    "mock\r\n");
 		return (-1);
 	}
+	if (s->authed && mock_control_smtp(MOCK_CTL_SMTP_432))
+		return (reply(s, "432 4.3.2 STOREDRV.ClientSubmit; sender "
+		    "thread limit exceeded [mock]\r\n"));
 	if (!tls_up(s))
 		return (reply(s, REPLY_NEEDTLS));
 	if (!s->helo)

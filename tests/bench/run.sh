@@ -9,7 +9,7 @@
 #       over STARTTLS, 200 sessions x 1 message at concurrency 50
 #   (b) one 50 MiB message: MiB/s and the daemon's VmHWM before / after
 #   (c) memory per session: VmRSS with 0 sessions, 1000 idle TLS sessions,
-#       200 authenticated sessions (each holding a provider connection)
+#       100 authenticated sessions (each holding a provider connection)
 #   (d) instruction counts under callgrind for a fixed small workload
 #
 # Each part gets a fresh daemon, so one part's heap does not blur the next.
@@ -349,10 +349,12 @@ if warm_up; then
 	    1000 no
 fi
 stop_daemon
-start_daemon relay-c2
+# One account may hold at most 100 provider connections
+# (max_upstream_connections); give each session its own.
+AR_ACCOUNT_EXTRA="max_upstream_connections = 100" start_daemon relay-c2
 if warm_up; then
-	idle_case "200 authenticated sessions (each with a provider conn)" \
-	    200 yes
+	idle_case "100 authenticated sessions (each with a provider conn)" \
+	    100 yes
 fi
 stop_daemon
 

@@ -210,7 +210,22 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	   session. */
 	ev_signal_stop(srv->loop, &srv->sigterm);
 	ev_signal_stop(srv->loop, &srv->sigint);
+	ev_signal_stop(srv->loop, &srv->sighup);
 	ev_unref(srv->loop);	/* the grace timer alone does not keep it */
+}
+
+/*
+ * SIGHUP would end the process by default (a `kill -HUP` meant as
+ * "reload"); there is no reload yet, so say so and keep running.
+ */
+static void
+server_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_warn(0, "SIGHUP: configuration reload is not supported yet; "
+	    "restart authrelay to apply changes");
 }
 
 /* TLS contexts for each provider (each listener makes its own). */
@@ -348,9 +363,11 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 			return -1;
 	ev_signal_init(&srv->sigterm, server_signal_cb, SIGTERM);
 	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
-	srv->sigterm.data = srv->sigint.data = srv;
+	ev_signal_init(&srv->sighup, server_sighup_cb, SIGHUP);
+	srv->sigterm.data = srv->sigint.data = srv->sighup.data = srv;
 	ev_signal_start(loop, &srv->sigterm);
 	ev_signal_start(loop, &srv->sigint);
+	ev_signal_start(loop, &srv->sighup);
 	ev_timer_init(&srv->grace, server_grace_cb, SERVER_SHUTDOWN_GRACE, 0.);
 	srv->grace.data = srv;
 	return 0;

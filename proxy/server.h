@@ -65,7 +65,7 @@ struct server {
 	long			 nsessions;
 	uint64_t		 next_id;
 	int			 stopping;
-	ev_signal		 sigterm, sigint;
+	ev_signal		 sigterm, sigint, sighup;
 	ev_timer		 grace;
 	char			 dummy_hash[AUTH_HASH_MAX];
 };

@@ -134,6 +134,15 @@ if r.code != 535:
     raise SystemExit("AUTH with a wrong password -> %r" % r.lines)
 c.quit()
 EOF
+name="SIGHUP: the daemon keeps running and says reload is not supported"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+if kill -0 "$DAEMON_PID" 2>/dev/null && ar_port_open "$AR_STARTTLS_PORT" &&
+    grep -q "SIGHUP: configuration reload is not supported" "$DAEMON_LOG"; then
+	ok "$name"
+else
+	not_ok "$name" "daemon gone or no log line after SIGHUP" "$DAEMON_LOG"
+fi
 ar_stop "$DAEMON_PID"
 name="hash-password: the new password is not in the log"
 if grep -qF "$NEWPASS" "$DAEMON_LOG"; then

@@ -240,8 +240,9 @@ server_tls(struct server *srv)
 	srv->provider_caps = calloc(cfg->nproviders, sizeof(unsigned));
 	srv->provider_size = calloc(cfg->nproviders,
 	    sizeof(unsigned long long));
+	srv->provider_used = calloc(cfg->nproviders, 1);
 	if (srv->provider_ctx == NULL || srv->provider_caps == NULL ||
-	    srv->provider_size == NULL)
+	    srv->provider_size == NULL || srv->provider_used == NULL)
 		return -1;
 	for (i = 0; i < cfg->nproviders; i++) {
 		srv->provider_ctx[i] = conn_tls_client_ctx(
@@ -273,6 +274,7 @@ server_accounts(struct server *srv)
 
 		config_oauth_account(a, &oc);
 		ra->cfg = a;
+		srv->provider_used[p - cfg->providers] = 1;
 		if ((ra->oauth = oauth_account_add(srv->oauth, &oc)) == NULL)
 			return -1;
 		ra->target = (struct upstream_target){
@@ -412,6 +414,7 @@ server_free(struct server *srv)
 	free(srv->provider_ctx);
 	free(srv->provider_caps);
 	free(srv->provider_size);
+	free(srv->provider_used);
 	if (ev_is_active(&srv->grace))
 		ev_ref(srv->loop);
 	ev_timer_stop(srv->loop, &srv->grace);
@@ -427,14 +430,14 @@ unsigned
 server_provider_caps(const struct server *srv, unsigned long long *size)
 {
 	unsigned caps = ~0u;
-	size_t i;
+	size_t p;
 	int any = 0;
 
+	/* Per provider, not per account: this runs at every EHLO. */
 	*size = 0;
-	for (i = 0; i < srv->cfg->naccounts; i++) {
-		size_t p = (size_t)(srv->cfg->accounts[i].provider -
-		    srv->cfg->providers);
-
+	for (p = 0; p < srv->cfg->nproviders; p++) {
+		if (!srv->provider_used[p])
+			continue;
 		if (srv->provider_caps[p] == 0)
 			return 0;
 		caps &= srv->provider_caps[p];

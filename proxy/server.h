@@ -55,6 +55,7 @@ struct server {
 						   extensions its last EHLO
 						   offered; 0 until seen */
 	unsigned long long	*provider_size;	/* ... and its SIZE */
+	unsigned char		*provider_used;	/* some account relays to it */
 	struct relay_account	*accounts;	/* parallel to cfg->accounts */
 	struct listener		*listeners;
 	size_t			 nlisteners;

@@ -3,7 +3,7 @@
  *
  * The TLS side follows redis' tls.c: clear the OpenSSL error queue before
  * each call, remember a read that wants a write (and the reverse), and do
- * not forget data OpenSSL already holds (SSL_has_pending) when the socket
+ * not forget data OpenSSL already holds (SSL_pending) when the socket
  * itself has nothing more to say.
  */
 #include <errno.h>
@@ -453,8 +453,15 @@ conn_update(struct conn *c)
 				w = 1;
 			else
 				r = 1;
-			/* OpenSSL may hold bytes the socket will not signal. */
-			if (c->ssl != NULL && SSL_has_pending(c->ssl))
+			/*
+			 * Decrypted bytes OpenSSL holds will not be signalled
+			 * by the socket. SSL_pending, not SSL_has_pending:
+			 * the latter is also true for half a record, and
+			 * feeding then would spin until the rest arrives
+			 * (without read-ahead, later records stay in the
+			 * kernel, which the watcher does signal).
+			 */
+			if (c->ssl != NULL && SSL_pending(c->ssl) > 0)
 				ev_feed_event(c->loop, &c->rio, EV_READ);
 		}
 		if (buf_len(&c->out) > 0) {

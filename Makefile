@@ -2,7 +2,8 @@
 # (build/libauthrelay.a) that the daemon and every test link.
 #
 #   make            build the daemon, the mock provider and the unit tests
-#   make check      install missing deps, then unit tests (plain, under
+#   make check      install missing deps, check that every test tool can do
+#                   what the tests need (scripts/preflight.sh), then unit tests (plain, under
 #                   ASan+UBSan, under valgrind) and integration tests
 #   make demo       install missing deps, then relay one message through the
 #                   mock provider and show the result
@@ -71,6 +72,7 @@ integration-asan: all $(B)/asan/authrelay
 	AUTHRELAY=$(B)/asan/authrelay sh tests/integration/run.sh $(B)
 
 check: deps
+	@sh scripts/preflight.sh
 	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
 	$(MAKE) unit unit-asan unit-valgrind integration-asan
 
@@ -83,6 +85,7 @@ $(B)/loadgen: tests/bench/loadgen.c
 	$(CC) $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
 
 demo: deps
+	@sh scripts/preflight.sh demo
 	$(MAKE) all
 	sh tests/demo.sh $(B)
 

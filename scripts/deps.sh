@@ -4,9 +4,15 @@
 # and fails, so a developer knows exactly what to install.
 set -eu
 
-PKGS="build-essential pkg-config libssl-dev libev-dev libinih-dev check
-libsubunit-dev libcurl4-openssl-dev libjansson-dev libcrypt-dev openssl curl
-swaks msmtp python3 valgrind"
+# Build: compiler, pkg-config and the libraries' -dev packages.
+BUILD="build-essential pkg-config libssl-dev libev-dev libinih-dev check
+libsubunit-dev libcurl4-openssl-dev libjansson-dev libcrypt-dev"
+# Tests and the demo: every client and tool they run. swaks needs
+# libnet-ssleay-perl for STARTTLS (a Recommends, so named here: the
+# install below takes no recommends).
+TEST="openssl ca-certificates curl swaks libnet-ssleay-perl msmtp python3
+valgrind diffutils"
+PKGS="$BUILD $TEST"
 
 missing=""
 for p in $PKGS; do

@@ -7,6 +7,11 @@
 #                   ASan+UBSan, under valgrind) and integration tests
 #   make demo       install missing deps, then relay one message through the
 #                   mock provider and show the result
+#   make install    install the daemon, its man pages, the systemd unit, the
+#                   example config and the fail2ban filter and jail under
+#                   PREFIX (/usr/local), the config ones under SYSCONFDIR
+#                   (PREFIX/etc); DESTDIR stages. Never writes authrelay.ini.
+#   make uninstall  remove what make install installed (not authrelay.ini)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -30,7 +35,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
         demo bench fuzz mock-selftest \
-        deps clean
+        deps clean install uninstall
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
 define build_tree
@@ -91,6 +96,48 @@ demo: deps
 
 clean:
 	rm -rf $(B)
+
+# Install paths. The Debian package uses PREFIX=/usr SYSCONFDIR=/etc and
+# SYSTEMDUNITDIR=/lib/systemd/system (debian/rules).
+PREFIX         ?= /usr/local
+SYSCONFDIR     ?= $(PREFIX)/etc
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR         = $(SYSCONFDIR)/authrelay
+F2BDIR          = $(SYSCONFDIR)/fail2ban
+INSTALLED = $(SBINDIR)/authrelay $(MANDIR)/man8/authrelay.8 \
+            $(MANDIR)/man5/authrelay.ini.5 $(CONFDIR)/authrelay.ini.example \
+            $(SYSTEMDUNITDIR)/authrelay.service \
+            $(F2BDIR)/filter.d/authrelay.conf $(F2BDIR)/jail.d/authrelay.conf
+
+# The unit names the daemon and the config where they are installed. The
+# config directory is created 0755 if missing and otherwise left as it is
+# (the package makes it root:authrelay 0750); authrelay.ini is the admin's.
+install: $(B)/authrelay
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  etc/authrelay.service.in > $(B)/authrelay.service
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	  $(DESTDIR)$(F2BDIR)/filter.d $(DESTDIR)$(F2BDIR)/jail.d
+	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(B)/authrelay $(DESTDIR)$(SBINDIR)/authrelay
+	install -m 0644 docs/authrelay.8 $(DESTDIR)$(MANDIR)/man8/authrelay.8
+	install -m 0644 docs/authrelay.ini.5 \
+	  $(DESTDIR)$(MANDIR)/man5/authrelay.ini.5
+	install -m 0644 etc/authrelay.ini.example \
+	  $(DESTDIR)$(CONFDIR)/authrelay.ini.example
+	install -m 0644 $(B)/authrelay.service \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/authrelay.service
+	install -m 0644 etc/fail2ban/authrelay.conf \
+	  $(DESTDIR)$(F2BDIR)/filter.d/authrelay.conf
+	install -m 0644 etc/fail2ban/jail.d/authrelay.conf \
+	  $(DESTDIR)$(F2BDIR)/jail.d/authrelay.conf
+
+# The config directory goes only if nothing else is left in it.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true
 
 # libFuzzer harnesses for the parsers that read network bytes (needs clang;
 # not part of make check). Run e.g. build/fuzz_datafilter -max_total_time=60

@@ -12,6 +12,8 @@
 #                   PREFIX (/usr/local), the config ones under SYSCONFDIR
 #                   (PREFIX/etc); DESTDIR stages. Never writes authrelay.ini.
 #   make uninstall  remove what make install installed (not authrelay.ini)
+#   make deb        build build/authrelay_VERSION_ARCH.deb from a copy of the
+#                   source in build/deb-src (Debian tools, debian/)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -35,7 +37,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
         demo bench fuzz mock-selftest \
-        deps clean install uninstall
+        deps clean install uninstall deb
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
 define build_tree
@@ -95,7 +97,7 @@ demo: deps
 	sh tests/demo.sh $(B)
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(B)/deb-src
 
 # Install paths. The Debian package uses PREFIX=/usr SYSCONFDIR=/etc and
 # SYSTEMDUNITDIR=/lib/systemd/system (debian/rules).
@@ -138,6 +140,27 @@ install: $(B)/authrelay
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true
+
+# The package is built from a copy of the source files (tracked and
+# untracked, not ignored) in build/deb-src, so that dpkg-buildpackage's
+# clean and build leave build/ alone. The make variables of this make
+# (PREFIX=... on its command line) must not reach debian/rules.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB      = $(B)/authrelay_$(VERSION)_$(DEB_ARCH).deb
+DEB_SRC  = $(B)/deb-src/authrelay-$(VERSION)
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+	  { echo "deb: debian/changelog has $$v, VERSION has $(VERSION)" >&2; \
+	    exit 1; }
+	rm -rf $(B)/deb-src $(DEB)
+	mkdir -p $(DEB_SRC)
+	git ls-files --cached --others --exclude-standard | \
+	  while IFS= read -r f; do [ ! -e "$$f" ] || echo "$$f"; done | \
+	  tar -cf - -T - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	  dpkg-buildpackage -us -uc -b -Jauto
+	mv $(B)/deb-src/$(notdir $(DEB)) $(DEB)
+	@echo "deb: $(DEB)"
 
 # libFuzzer harnesses for the parsers that read network bytes (needs clang;
 # not part of make check). Run e.g. build/fuzz_datafilter -max_total_time=60

@@ -16,6 +16,7 @@ main(void)
 		tokenjson_suite, store_suite, seal_suite, jwt_suite,
 		classify_suite, authorize_suite, cidr_suite, fromrewrite_suite,
 		pool_suite,
+		docs_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

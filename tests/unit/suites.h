@@ -24,5 +24,6 @@ Suite	*authorize_suite(void);
 Suite	*cidr_suite(void);
 Suite	*fromrewrite_suite(void);
 Suite	*pool_suite(void);
+Suite	*docs_suite(void);
 
 #endif

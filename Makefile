@@ -14,6 +14,8 @@
 #   make uninstall  remove what make install installed (not authrelay.ini)
 #   make deb        build build/authrelay_VERSION_ARCH.deb from a copy of the
 #                   source in build/deb-src (Debian tools, debian/)
+#   make package-check  build the .deb and check it (the last step of make
+#                   check; AUTHRELAY_THROWAWAY=1 also installs and purges it)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -37,7 +39,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
         demo bench fuzz mock-selftest \
-        deps clean install uninstall deb
+        deps clean install uninstall deb package-check
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
 define build_tree
@@ -82,6 +84,7 @@ check: deps
 	@sh scripts/preflight.sh
 	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
 	$(MAKE) unit unit-asan unit-valgrind integration-asan
+	$(MAKE) package-check
 
 # Throughput, latency and memory figures (build/bench.txt); never part of
 # make check: speed is measured here, not asserted in tests.
@@ -161,6 +164,9 @@ deb:
 	  dpkg-buildpackage -us -uc -b -Jauto
 	mv $(B)/deb-src/$(notdir $(DEB)) $(DEB)
 	@echo "deb: $(DEB)"
+
+package-check:
+	sh tests/package/check.sh
 
 # libFuzzer harnesses for the parsers that read network bytes (needs clang;
 # not part of make check). Run e.g. build/fuzz_datafilter -max_total_time=60

@@ -39,7 +39,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
         demo bench fuzz mock-selftest \
-        deps clean install uninstall deb package-check
+        deps clean install uninstall deb package-check man-lint
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
 define build_tree
@@ -82,9 +82,14 @@ integration-asan: all $(B)/asan/authrelay
 
 check: deps
 	@sh scripts/preflight.sh
+	$(MAKE) man-lint
 	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
 	$(MAKE) unit unit-asan unit-valgrind integration-asan
 	$(MAKE) package-check
+
+# The man pages: mandoc's lint fails on any warning (style notes pass).
+man-lint:
+	mandoc -Tlint -W warning docs/authrelay.8 docs/authrelay.ini.5
 
 # Throughput, latency and memory figures (build/bench.txt); never part of
 # make check: speed is measured here, not asserted in tests.

@@ -12,4 +12,14 @@
 void	errf(char *err, size_t errsize, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* Longest line errf_append adds. */
+#define ERRF_LINE_MAX	512
+/*
+ * Append one formatted line (at most ERRF_LINE_MAX bytes, newline added)
+ * to the malloc'd text *out (NULL: empty). Returns 0, or -1 when out of
+ * memory (*out unchanged).
+ */
+int	errf_append(char **out, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -43,10 +43,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <ini.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "io/errf.h"
 #include "io/log.h"
 #include "oauth/oauth.h"
 #include "proxy/config.h"
@@ -116,7 +120,10 @@ enum ktype {
 	T_BOOL,		/* yes|no */
 	T_EMAILS,	/* e-mail addresses, appended to send_as */
 	T_USERAUTH,	/* password|none */
-	T_POLICY	/* pass|reject|rewrite */
+	T_POLICY,	/* pass|reject|rewrite */
+	T_SYSUSER,	/* a user name of this system */
+	T_SYSGROUP,	/* a group name of this system */
+	T_PATH		/* an absolute path */
 };
 
 #define K_REQ		0x01	/* required (a preset provider has them) */
@@ -142,7 +149,7 @@ struct key {
 
 static const struct key keys[] = {
 	{ S_SERVER, "hostname", T_HOST, SRV(hostname), 0, 0, NULL, 0 },
-	{ S_SERVER, "listen", T_LISTEN, 0, 0, 0, NULL, K_REPEAT | K_RESTART },
+	{ S_SERVER, "listen", T_LISTEN, 0, 0, 0, NULL, K_REPEAT },
 	{ S_SERVER, "tls_cert", T_STR, SRV(tls_cert), 0, 0, NULL, 0 },
 	{ S_SERVER, "tls_key", T_STR, SRV(tls_key), 0, 0, NULL, 0 },
 	{ S_SERVER, "state_dir", T_STR, SRV(state_dir), 0, 0,
@@ -171,6 +178,10 @@ static const struct key keys[] = {
 	    REFRESH_MARGIN_MIN, REFRESH_MARGIN_MAX, "300", K_RESTART },
 	{ S_SERVER, "token_wait_timeout", T_LONG, SRV(token_wait_timeout),
 	    TOKEN_WAIT_MIN, TOKEN_WAIT_MAX, "30", K_RESTART },
+	{ S_SERVER, "user", T_SYSUSER, SRV(user), 0, 0, NULL, K_RESTART },
+	{ S_SERVER, "group", T_SYSGROUP, SRV(group), 0, 0, NULL, K_RESTART },
+	{ S_SERVER, "control_socket", T_PATH, SRV(control_socket), 0, 0,
+	    CONFIG_CONTROL_DEFAULT, K_RESTART },
 	{ S_PROVIDER, "auth_url", T_URL, PRV(auth_url), 0, 0, NULL, 0 },
 	{ S_PROVIDER, "token_url", T_URL, PRV(token_url), 0, 0, NULL, K_REQ },
 	{ S_PROVIDER, "device_url", T_URL, PRV(device_url), 0, 0, NULL, 0 },
@@ -211,21 +222,19 @@ static const struct key keys[] = {
 	    0, 0, NULL, 0 },
 	/* Only [server] keys have defaults in this table; a [listener]
 	   starts with its own in section_listener. */
-	{ S_LISTENER, "address", T_ADDRPORT, 0, 0, 0, NULL,
-	    K_REQ | K_RESTART },
-	{ S_LISTENER, "mode", T_MODE, LST(mode), 0, 0, NULL,
-	    K_REQ | K_RESTART },
+	{ S_LISTENER, "address", T_ADDRPORT, 0, 0, 0, NULL, K_REQ },
+	{ S_LISTENER, "mode", T_MODE, LST(mode), 0, 0, NULL, K_REQ },
 	{ S_LISTENER, "tls_min_version", T_TLSVER, LST(tls_min_version),
-	    0, 0, NULL, K_RESTART },
-	{ S_LISTENER, "ciphers", T_CIPHERS, LST(ciphers), 0, 0, NULL,
-	    K_RESTART },
+	    0, 0, NULL, 0 },
+	{ S_LISTENER, "ciphers", T_CIPHERS, LST(ciphers), 0, 0, NULL, 0 },
 	{ S_LISTENER, "networks", T_NETS, LST(networks), 0, 0, NULL,
-	    K_REPEAT | K_RESTART },
+	    K_REPEAT },
 	{ S_LISTENER, "allow_plaintext_auth", T_BOOL,
-	    LST(allow_plaintext_auth), 0, 0, NULL, K_RESTART },
+	    LST(allow_plaintext_auth), 0, 0, NULL, 0 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= 64, "one bit per key in a uint64_t");
+_Static_assert(NKEYS <= CONFIG_KEYS_MAX, "a line per key in struct config");
 #define KEY_BIT(i)	((uint64_t)1 << (i))
 
 /* Microsoft identity platform v2.0 endpoint ep at login host h. */
@@ -1009,6 +1018,28 @@ set_key(struct parse *p, const struct key *k, const char *v)
 	switch (k->type) {
 	case T_STR:
 		break;
+	case T_SYSUSER:
+		if (getpwnam(v) == NULL) {
+			perr(p, p->lineno, label, k->name, "no such user on "
+			    "this system");
+			return;
+		}
+		break;
+	case T_SYSGROUP:
+		if (getgrnam(v) == NULL) {
+			perr(p, p->lineno, label, k->name, "no such group on "
+			    "this system");
+			return;
+		}
+		break;
+	case T_PATH:
+		if (v[0] != '/' || strlen(v) >= CONFIG_PATH_MAX) {
+			perr(p, p->lineno, label, k->name, "must be an "
+			    "absolute path of at most %d bytes",
+			    CONFIG_PATH_MAX - 1);
+			return;
+		}
+		break;
 	case T_LONG:
 		if (parse_num(v, &n) == -1) {
 			perr(p, p->lineno, label, k->name, "not a plain decimal"
@@ -1324,8 +1355,12 @@ section_end(struct parse *p)
 		user_end(p);
 	if (p->sect == S_LISTENER)
 		listener_end(p);
-	if (p->sect == S_SERVER)
+	if (p->sect == S_SERVER) {
 		p->server_seen = p->seen;
+		for (i = 0; i < NKEYS; i++)
+			if (keys[i].sect == S_SERVER && (p->seen & KEY_BIT(i)))
+				p->cf->key_line[i] = p->seen_line[i];
+	}
 	p->sect = S_NONE;
 }
 
@@ -2188,6 +2223,9 @@ config_free(struct config *cf)
 	free(cf->tls_key);
 	free(cf->state_dir);
 	free(cf->token_key_file);
+	free(cf->user);
+	free(cf->group);
+	free(cf->control_socket);
 	for (i = 0; i < cf->nproviders; i++) {
 		free(cf->providers[i].name);
 		free(cf->providers[i].auth_url);
@@ -2325,4 +2363,92 @@ config_oauth_opts(const struct config *cf, const unsigned char *seal_key,
 	oo->seal_key = seal_key;
 	oo->refresh_margin = cf->refresh_margin;
 	oo->wait_timeout = cf->token_wait_timeout;
+}
+
+static const char *const sect_names[] = {
+	[S_SERVER] = "server", [S_PROVIDER] = "provider",
+	[S_ACCOUNT] = "account", [S_USER] = "user",
+	[S_LISTENER] = "listener",
+};
+
+/* Key i of the table into *ki; -1 past the last. */
+int
+config_key_at(size_t i, struct config_key_info *ki)
+{
+	const struct key *k;
+
+	if (i >= NKEYS)
+		return -1;
+	k = &keys[i];
+	ki->section = sect_names[k->sect];
+	ki->name = k->name;
+	ki->def = k->def;
+	ki->reload = !(k->flags & K_RESTART);
+	ki->required = (k->flags & K_REQ) != 0;
+	ki->repeat = (k->flags & K_REPEAT) != 0;
+	ki->secret = (k->flags & K_SECRET) != 0;
+	return 0;
+}
+
+/* Do the values of [server] key k differ between a and b? */
+static int
+key_differs(const struct key *k, const struct config *a,
+    const struct config *b)
+{
+	const char *fa = (const char *)a + k->off;
+	const char *fb = (const char *)b + k->off;
+	const char *sa, *sb;
+
+	if (k->type == T_LONG)
+		return *(const long *)(const void *)fa !=
+		    *(const long *)(const void *)fb;
+	sa = *(char *const *)(const void *)fa;
+	sb = *(char *const *)(const void *)fb;
+	if (sa == NULL || sb == NULL)
+		return sa != sb;
+	return strcmp(sa, sb) != 0;
+}
+
+/*
+ * A reload: the [server] keys that need a restart keep in next the values
+ * they have in cur. For each one that changed, one line "PATH:LINE:
+ * [server] KEY: changed; a restart is needed to apply it (keeping the
+ * running value)" is appended to *report (malloc'd; NULL if none).
+ * Returns the number of such keys, -1 when out of memory.
+ */
+int
+config_keep_restart(struct config *next, const struct config *cur,
+    char **report)
+{
+	char **fn, *tmp;
+	size_t i;
+	int n = 0;
+
+	*report = NULL;
+	for (i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (k->sect != S_SERVER || !(k->flags & K_RESTART) ||
+		    !key_differs(k, next, cur))
+			continue;
+		if (errf_append(report, "%s:%d: [server] %s: changed; a "
+		    "restart is needed to apply it (keeping the running "
+		    "value)", next->path, next->key_line[i], k->name) == -1)
+			return -1;
+		n++;
+		if (k->type == T_LONG) {
+			*(long *)(void *)((char *)next + k->off) =
+			    *(const long *)(const void *)((const char *)cur +
+			    k->off);
+			continue;
+		}
+		/* Strings: next takes a copy of cur's. */
+		fn = (char **)(void *)((char *)next + k->off);
+		tmp = *(char *const *)(const void *)((const char *)cur + k->off);
+		if (tmp != NULL && (tmp = strdup(tmp)) == NULL)
+			return -1;
+		free(*fn);
+		*fn = tmp;
+	}
+	return n;
 }

@@ -18,6 +18,9 @@
 #include "proxy/cidr.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/authrelay/authrelay.ini"
+#define CONFIG_CONTROL_DEFAULT	"/run/authrelay/control"
+#define CONFIG_PATH_MAX		108	/* a path key: sun_path's size */
+#define CONFIG_KEYS_MAX		64	/* keys in the key table */
 /* Written in a provider's URLs; replaced by each account's tenant. */
 #define CONFIG_TENANT_VAR	"{tenant}"
 #define CONFIG_TENANT_DEFAULT	"common"
@@ -149,6 +152,11 @@ struct config {
 							   reuse */
 	long			 auth_threads;		/* default 2 */
 	int			 log_level;	/* enum log_level, default info */
+	char			*user;		/* run as; NULL: as started */
+	char			*group;		/* NULL: the user's group */
+	char			*control_socket;	/* status and reload */
+	int			 key_line[CONFIG_KEYS_MAX];	/* [server]
+						   keys' lines; 0: default */
 	/* sections */
 	struct cfg_provider	*providers;	/* presets first, then others */
 	size_t			 nproviders;
@@ -170,6 +178,28 @@ struct config {
 struct config	*config_load(const char *path, char **errors);
 /* Free a config; NULL does nothing. Wipes client secrets. */
 void		 config_free(struct config *);
+/* One key of the key table, for documentation checks and `check`. */
+struct config_key_info {
+	const char	*section;	/* server, provider, account, user,
+					   listener */
+	const char	*name;
+	const char	*def;		/* NULL: no default in the table */
+	int		 reload;	/* 1: a reload applies a change */
+	int		 required;
+	int		 repeat;	/* may be given more than once */
+	int		 secret;	/* never shown */
+};
+/* Key i of the table into *ki; -1 past the last. */
+int		 config_key_at(size_t i, struct config_key_info *ki);
+/*
+ * A reload: the [server] keys that need a restart keep in next the values
+ * they have in cur. For each one that changed, one line "PATH:LINE:
+ * [server] KEY: changed; a restart is needed to apply it (keeping the
+ * running value)" is appended to *report (malloc'd; NULL if none).
+ * Returns the number of such keys, -1 when out of memory.
+ */
+int		 config_keep_restart(struct config *next,
+		    const struct config *cur, char **report);
 /* Lookups by name; NULL if absent. */
 struct cfg_user	*config_user(const struct config *, const char *name);
 struct cfg_account *config_account(const struct config *, const char *name);

@@ -117,6 +117,36 @@ struct oauth_account *oauth_account_add(struct oauth *,
 		    const struct oauth_account_cfg *);
 
 /*
+ * The account is going away once its users are done: no more renewals
+ * ahead of expiry; tokens asked for are still fetched. NULL does nothing.
+ */
+void		 oauth_account_quiet(struct oauth_account *);
+/*
+ * Forget an account: cancel its request and timers and free it. No one may
+ * wait on it. NULL does nothing.
+ */
+void		 oauth_account_remove(struct oauth_account *);
+
+/* An account's credential as status output shows it: never a token. */
+#define OAUTH_STATUS_TEXT_MAX	512
+struct oauth_status {
+	int	 valid;		/* a cached token good for refresh_margin */
+	time_t	 expires_at;	/* of the cached token; 0: none */
+	time_t	 last_at;	/* last try at the token endpoint; 0: none */
+	int	 last_ok;	/* ... and whether it gave a token */
+	char	 last_result[OAUTH_STATUS_TEXT_MAX];	/* "ok" or why not */
+	int	 needs_authorize;	/* refused until its files change */
+	char	 reason[OAUTH_STATUS_TEXT_MAX];	/* ... and the refusal */
+	int	 refreshing;	/* a request in flight or a retry due */
+};
+/*
+ * What an account's credential looks like now, for status output and
+ * readiness: never a token.
+ */
+void		 oauth_account_status(struct oauth_account *,
+		    struct oauth_status *);
+
+/*
  * Get an access token that is valid for at least refresh_margin more
  * seconds. Returns 1 with *token set (valid until control returns to the
  * loop) when the cache has one; 0 when a refresh is needed: one request per

@@ -126,6 +126,11 @@ struct oauth_account {
 	ev_timer		 renew_timer;	/* renewal (background) */
 	struct token_waitq	 waiters;	/* in deadline order */
 	size_t			 nwaiters;
+	int			 quiet;		/* no renewal in the background */
+	/* The last answer of the token endpoint, for status. */
+	time_t			 last_at;	/* 0: no request yet */
+	int			 last_ok;
+	char			 last_result[TOKEN_REASON_MAX];
 	TAILQ_ENTRY(oauth_account) entry;
 };
 
@@ -456,6 +461,15 @@ token_stamp_eq(const struct token_stamp *a, const struct token_stamp *b)
 	return 1;
 }
 
+/* What the last try ended with, for oauth_account_status. */
+static void
+token_note(struct oauth_account *acct, int ok, const char *result)
+{
+	acct->last_at = time(NULL);
+	acct->last_ok = ok;
+	snprintf(acct->last_result, sizeof(acct->last_result), "%s", result);
+}
+
 /* A round of tries ended (success, give-up or refusal). */
 static void
 token_round_end(struct oauth_account *acct)
@@ -477,6 +491,8 @@ token_renew_arm(struct oauth_account *acct)
 	double usable, jitter, delay;
 
 	token_bg_stop(acct, &acct->renew_timer);
+	if (acct->quiet)
+		return;
 	usable = (double)(acct->expires_at - time(NULL) - o->margin);
 	if (usable <= 0.) {
 		log_warn(0, "oauth account=%s token lives %lld s, not more "
@@ -592,6 +608,7 @@ token_success(struct oauth_account *acct, struct token_response *tr)
 		acct->scope = tr->scope;
 		tr->scope = NULL;
 	}
+	token_note(acct, 1, "ok");
 	log_info(0, "oauth account=%s refreshed%s expires_in=%ld rotated=%s",
 	    acct->cfg.name, acct->renewing ? " ahead of expiry" : "",
 	    expires_in, tr->refresh_token != NULL ? "yes" : "no");
@@ -723,6 +740,7 @@ token_http_cb(void *arg, long status, const char *body, size_t len,
 	return;
 fail:
 	token_response_clear(&tr);
+	token_note(acct, 0, why);
 	/* Before any waiter runs: one may start the next request. */
 	wipe_str(&acct->sent_refresh);
 	switch (kind) {
@@ -783,6 +801,7 @@ token_request(struct oauth_account *acct)
 fail:
 	token_why_fix(o->state_dir, o->config_path, &acct->cfg, err, why,
 	    sizeof(why));
+	token_note(acct, 0, err);
 	log_warn(0, "oauth account=%s cannot ask for a token: %s",
 	    acct->cfg.name, why);
 	token_round_end(acct);
@@ -1034,6 +1053,32 @@ token_account_free(struct oauth_account *acct)
 }
 
 /*
+ * The account is going away once its users are done: no more renewals
+ * ahead of expiry; tokens asked for are still fetched. NULL does nothing.
+ */
+void
+oauth_account_quiet(struct oauth_account *acct)
+{
+	if (acct == NULL)
+		return;
+	acct->quiet = 1;
+	token_bg_stop(acct, &acct->renew_timer);
+}
+
+/*
+ * Forget an account: cancel its request and timers and free it. No one may
+ * wait on it. NULL does nothing.
+ */
+void
+oauth_account_remove(struct oauth_account *acct)
+{
+	if (acct == NULL)
+		return;
+	TAILQ_REMOVE(&acct->oauth->accounts, acct, entry);
+	token_account_free(acct);
+}
+
+/*
  * Cancel all requests (failing nobody: waiters must be gone) and free.
  * Not from inside an oauth_cb.
  */
@@ -1268,4 +1313,29 @@ oauth_token_info(const struct oauth_account *acct, time_t *expires_at,
 {
 	*expires_at = acct->access_token != NULL ? acct->expires_at : 0;
 	*scope = acct->access_token != NULL ? acct->scope : NULL;
+}
+
+/*
+ * What an account's credential looks like now, for status output and
+ * readiness: never a token.
+ */
+void
+oauth_account_status(struct oauth_account *acct, struct oauth_status *st)
+{
+	time_t now = time(NULL);
+
+	memset(st, 0, sizeof(*st));
+	st->expires_at = acct->access_token != NULL ? acct->expires_at : 0;
+	st->valid = acct->access_token != NULL &&
+	    acct->expires_at - now >= acct->oauth->margin;
+	st->last_at = acct->last_at;
+	st->last_ok = acct->last_ok;
+	snprintf(st->last_result, sizeof(st->last_result), "%s",
+	    acct->last_at != 0 ? acct->last_result : "");
+	st->needs_authorize = token_marked(acct);
+	if (st->needs_authorize)
+		snprintf(st->reason, sizeof(st->reason), "%s",
+		    acct->reauth_reason);
+	st->refreshing = acct->req != NULL ||
+	    ev_is_active(&acct->retry_timer);
 }

@@ -393,6 +393,34 @@ pool_drop(struct pool *p, struct upstream *u)
 	pool_kick(p);
 }
 
+/*
+ * New limits (a reload): idle connections over the new max are closed,
+ * busy ones stay until handed back; waiters already queued keep their
+ * deadlines; a larger max serves waiters at once.
+ */
+void
+pool_set_limits(struct pool *p, const struct pool_limits *lim)
+{
+	struct pool_idle *e, *prev, *next;
+
+	p->lim = *lim;
+	/* Oldest first: the list is newest first. */
+	for (e = p->idle; e != NULL && e->next != NULL; e = e->next)
+		;
+	for (; e != NULL && p->busy + p->parked > p->lim.max; e = prev) {
+		prev = e->prev;
+		if (!e->resetting)
+			pool_close_idle(e);
+	}
+	if (p->lim.idle_timeout <= 0.)
+		for (e = p->idle; e != NULL; e = next) {
+			next = e->next;
+			if (!e->resetting)
+				pool_close_idle(e);
+		}
+	pool_kick(p);
+}
+
 /* The server is stopping: free the idle connections, keep no more. */
 void
 pool_shutdown(struct pool *p)
@@ -414,4 +442,10 @@ long
 pool_idle(const struct pool *p)
 {
 	return p->parked;
+}
+
+long
+pool_waiting(const struct pool *p)
+{
+	return p->nwait;
 }

@@ -84,11 +84,19 @@ void		 pool_cancel(struct pool_wait *);
 void		 pool_put(struct pool *, struct upstream *);
 /* Free an upstream from this pool and release its slot; NULL does nothing. */
 void		 pool_drop(struct pool *, struct upstream *);
+/*
+ * New limits (a reload): idle connections over the new max are closed,
+ * busy ones stay until handed back; waiters already queued keep their
+ * deadlines; a larger max serves waiters at once.
+ */
+void		 pool_set_limits(struct pool *, const struct pool_limits *);
 /* The server is stopping: free the idle connections, keep no more. */
 void		 pool_shutdown(struct pool *);
 /* Connections counted now (busy and idle), and idle ones, for logs and
    tests. */
 long		 pool_used(const struct pool *);
 long		 pool_idle(const struct pool *);
+/* Sessions waiting in the queue. */
+long		 pool_waiting(const struct pool *);
 
 #endif

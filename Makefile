@@ -1,10 +1,11 @@
-# authrelay build. Everything but proxy/main.c goes into one static library
+# authrelay build. Everything but cli/main.c goes into one static library
 # (build/libauthrelay.a) that the daemon and every test link.
 #
 #   make            build the daemon, the mock provider and the unit tests
 #   make check      install missing deps, check that every test tool can do
-#                   what the tests need (scripts/preflight.sh), then unit tests (plain, under
-#                   ASan+UBSan, under valgrind) and integration tests
+#                   what the tests need (scripts/preflight.sh), then unit
+#                   tests (plain, under ASan+UBSan, under valgrind) and
+#                   integration tests
 #   make demo       install missing deps, then relay one message through the
 #                   mock provider and show the result
 #   make install    install the daemon, its man pages, the systemd unit, the
@@ -17,19 +18,21 @@
 #   make package-check  build the .deb and check it (the last step of make
 #                   check; AUTHRELAY_THROWAWAY=1 also installs and purges it)
 
+VERSION := $(shell cat VERSION)
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
-           -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE -I.
-PKGS     = libssl libcrypto libcurl jansson inih libxcrypt
+           -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE -I. \
+           -DAUTHRELAY_VERSION='"$(VERSION)"'
+PKGS     = libssl libcrypto libcurl jansson inih libxcrypt libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS     = $(PKG_LIBS) -lev -lpthread -lanl
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 B        = build
-LIB_SRC  = $(wildcard io/*.c) $(filter-out proxy/main.c,$(wildcard proxy/*.c)) \
-           $(wildcard upstream/*.c) $(wildcard oauth/*.c)
+LIB_SRC  = $(wildcard io/*.c) $(wildcard proxy/*.c) $(wildcard upstream/*.c) \
+           $(wildcard oauth/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 MOCK_SRC = $(wildcard tests/mock-provider/*.c)
 
@@ -48,7 +51,7 @@ $(1)/obj/%.o: %.c $(wildcard */*.h) $(wildcard tests/*/*.h)
 	$$(CC) $$(CFLAGS) $(2) $$(PKG_CFLAGS) -c -o $$@ $$<
 $(1)/libauthrelay.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
-$(1)/authrelay: $(1)/obj/proxy/main.o $(1)/libauthrelay.a
+$(1)/authrelay: $(1)/obj/cli/main.o $(1)/libauthrelay.a
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LIBS)
 $(1)/check_unit: $$(patsubst %.c,$(1)/obj/%.o,$$(UNIT_SRC)) $(1)/libauthrelay.a
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(CHECK_LIBS) $$(LIBS)

@@ -1,22 +1,35 @@
 /*
- * server: the running daemon: listeners, the accounts with their upstream
- * targets, token caches and connection pools, the worker pools, the list
- * of sessions, and signal handling. One libev loop drives all of it.
+ * server: the running daemon. It owns the current generation (runtime.h)
+ * and swaps it on reload; the long-lived things generations share
+ * (listening sockets, accounts with their token caches and pools, what
+ * each provider offered); the worker pools; the token manager; the list of
+ * sessions; the control socket; signals and systemd notifications. One
+ * libev loop drives all of it.
+ *
+ * Start-up: the token sealing key, the listening sockets and the control
+ * socket are opened first, as whoever started us (root, for ports 465 and
+ * 587); then privileges are dropped to [server] user for good; only then
+ * are the state directory, the certificates and the token files read and
+ * the worker threads started, as the user that will run from now on.
  */
 #ifndef PROXY_SERVER_H
 #define PROXY_SERVER_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
-#include <openssl/ssl.h>
 
 #include "io/workq.h"
 #include "oauth/oauth.h"
+#include "oauth/store.h"
 #include "proxy/auth.h"
 #include "proxy/config.h"
-#include "upstream/pool.h"
-#include "upstream/upstream.h"
+#include "proxy/control.h"
+#include "proxy/listener.h"
+#include "proxy/notify.h"
+#include "proxy/runtime.h"
+#include "proxy/session.h"
 
 /* Limits. */
 #define SERVER_AUTH_QUEUE_MAX	1024	/* password checks waiting */
@@ -24,70 +37,52 @@
 #define SERVER_RESOLVE_QUEUE_MAX 1024	/* name look-ups waiting */
 #define SERVER_SHUTDOWN_GRACE	30	/* s for DATA to finish on SIGTERM */
 
-/*
- * An account at run time: its config, token cache, where it relays, and
- * the pool of its provider connections.
- */
-struct relay_account {
-	struct cfg_account	*cfg;
-	struct oauth_account	*oauth;
-	struct upstream_target	 target;
-	struct pool		*pool;
+/* The last reload, for status output. */
+struct server_reload {
+	time_t			 at;		/* 0: none yet */
+	int			 ok;
+	char			*report;	/* its errors, or the keys that
+						   need a restart; NULL: none */
 };
-
-struct listener {
-	struct server		*srv;
-	const struct cfg_listen	*cfg;
-	const char		*name;		/* for logs: its [listener]
-						   name or its address */
-	SSL_CTX			*tls_ctx;	/* NULL on a plain listener */
-	int			 fd;
-	ev_io			 io;
-};
-
-struct session;
 
 struct server {
 	struct ev_loop		*loop;
-	struct config		*cfg;
-	SSL_CTX			**provider_ctx;	/* one per cfg provider */
-	unsigned		*provider_caps;	/* per provider: the ESMTP
-						   extensions its last EHLO
-						   offered; 0 until seen */
-	unsigned long long	*provider_size;	/* ... and its SIZE */
-	unsigned char		*provider_used;	/* some account relays to it */
-	struct relay_account	*accounts;	/* parallel to cfg->accounts */
-	struct listener		*listeners;
-	size_t			 nlisteners;
+	char			*config_path;
+	struct runtime		*rt;		/* the current generation */
+	unsigned long		 last_id;	/* of the newest generation */
+	struct runtime_env	 env;		/* what generations share */
+	struct listener		*listeners;	/* every open listener */
+	struct provider_seen	*seen;		/* what providers offered */
 	struct workq		*authq;
 	struct workq		*resolveq;
 	struct oauth		*oauth;
-	struct session		*sessions;	/* all live sessions */
-	long			 nsessions;
-	uint64_t		 next_id;
-	int			 stopping;
+	struct session_env	 sessions;
+	struct control		*control;
+	struct notify		 notify;
+	time_t			 started;
+	struct server_reload	 reload;
 	ev_signal		 sigterm, sigint, sighup;
 	ev_timer		 grace;
+	unsigned char		 seal_key[STORE_KEY_LEN];	/* secret */
 	char			 dummy_hash[AUTH_HASH_MAX];
 };
 
 /*
- * Set up everything cfg describes on loop: TLS contexts, accounts, pools,
- * listening sockets. Returns 0, or -1 after printing why to stderr.
+ * Set up everything cfg (taken) describes on loop, dropping privileges on
+ * the way (see above). Returns 0, or -1 after printing why to stderr.
  */
-int	server_init(struct server *, struct ev_loop *, struct config *);
+int	server_init(struct server *, struct ev_loop *, struct config *cfg);
 /* Run until SIGTERM/SIGINT and the graceful stop that follows. */
 void	server_run(struct server *);
-/* Release everything server_init made (not the config). */
+/* Release everything server_init made; safe after a failed init. */
 void	server_free(struct server *);
 /*
- * The ESMTP extensions every provider offered in its last EHLO, and the
- * smallest SIZE among them, for sessions that have no provider connection
- * yet (and so no account). 0 when some provider has not been seen yet.
+ * Re-read the config file and, if it is valid and can be set up, make it
+ * the current generation (see runtime.h). Returns 1 when applied, 0 when
+ * refused (the running configuration stays). *report (malloc'd, NULL if
+ * empty) gets one line per error, or per key kept until a restart; each
+ * is logged too.
  */
-unsigned	 server_provider_caps(const struct server *,
-		    unsigned long long *size);
-/* The relay account a user maps to. */
-struct relay_account *server_account(struct server *, const struct cfg_user *);
+int	server_reload(struct server *, char **report);
 
 #endif

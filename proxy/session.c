@@ -19,6 +19,7 @@
 
 #include "io/conn.h"
 #include "io/log.h"
+#include "proxy/auth.h"
 #include "proxy/cidr.h"
 #include "proxy/datafilter.h"
 #include "proxy/fromrewrite.h"
@@ -58,8 +59,10 @@ _Static_assert(sizeof(s_names) / sizeof(s_names[0]) == S_CLOSING + 1,
 struct session {
 	uint32_t		 magic;
 	uint64_t		 id;
-	struct server		*srv;
-	struct listener		*l;
+	struct session_env	*env;
+	struct runtime		*rt;		/* the generation it started
+						   in: its only config */
+	const struct gen_listener *gl;
 	struct session		*prev, *next;
 	enum s_state		 state;
 	struct conn		 c;
@@ -76,7 +79,7 @@ struct session {
 	char			 user[SASL_USER_MAX];
 	struct auth_job		*auth;
 	const struct cfg_user	*cu;
-	struct relay_account	*ra;
+	const struct gen_account *ga;
 	int			 authed;	/* by AUTH, or mapped by network
 						   (auth = none) at MAIL */
 	/* relay */
@@ -124,10 +127,10 @@ static void	s_pool_grant(void *, enum pool_result, struct upstream *);
  * set at once for POOL_READY and POOL_NEW, later by s_pool_grant.
  */
 static enum pool_result
-s_up_get(struct session *s, struct relay_account *ra)
+s_up_get(struct session *s, const struct gen_account *ga)
 {
-	s->up_pool = ra->pool;
-	return pool_get(ra->pool, &s->pw, s->id, s_upstream_cb, s,
+	s->up_pool = ga->ra->pool;
+	return pool_get(ga->ra->pool, &s->pw, s->id, s_upstream_cb, s,
 	    s_pool_grant, &s->up);
 }
 
@@ -212,7 +215,7 @@ s_error(struct session *s)
 	if (++s->errors < SESSION_ERRORS_MAX)
 		return 0;
 	s_close_with(s, "too many errors",
-	    "421 4.7.0 %s Error: too many errors", s->srv->cfg->hostname);
+	    "421 4.7.0 %s Error: too many errors", s->rt->cfg->hostname);
 	return 1;
 }
 
@@ -220,10 +223,10 @@ s_error(struct session *s)
 static void
 s_ready(struct session *s)
 {
-	if (s->srv->stopping) {
+	if (s->env->stopping) {
 		s_close_with(s, "shutdown",
 		    "421 4.3.2 %s Service shutting down",
-		    s->srv->cfg->hostname);
+		    s->rt->cfg->hostname);
 		return;
 	}
 	s_enter(s, S_CMD);
@@ -242,7 +245,7 @@ s_wipe_user(struct session *s)
 static int
 s_auth_allowed(const struct session *s)
 {
-	const struct cfg_listen *cl = s->l->cfg;
+	const struct cfg_listen *cl = s->gl->cfg;
 
 	return conn_is_tls(&s->c) ||
 	    (cl->mode == LISTEN_PLAIN && cl->allow_plaintext_auth);
@@ -267,7 +270,7 @@ s_caps(const struct session *s)
 	if (s->up != NULL)
 		return upstream_caps(s->up);
 	/* No account yet: what every provider offered when last seen. */
-	if ((caps = server_provider_caps(s->srv, &size)) != 0)
+	if ((caps = runtime_provider_caps(s->rt, &size)) != 0)
 		return caps;
 	return SESSION_CAPS_DEFAULT;
 }
@@ -278,12 +281,12 @@ static unsigned long long
 s_size_limit(const struct session *s)
 {
 	unsigned long long max = (unsigned long long)
-	    s->srv->cfg->max_message_size, p;
+	    s->rt->cfg->max_message_size, p;
 
 	if (s->up != NULL)
 		p = upstream_size_limit(s->up);
 	else
-		(void)server_provider_caps(s->srv, &p);
+		(void)runtime_provider_caps(s->rt, &p);
 	if (p > 0 && p < max)
 		max = p;
 	return max;
@@ -359,7 +362,7 @@ s_params(struct session *s, const char *params, int mail)
 static void
 cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
 {
-	const char *name = s->srv->cfg->hostname;
+	const char *name = s->rt->cfg->hostname;
 	int tls = conn_is_tls(&s->c);
 	int reset = s->txn && s->up != NULL && !s->up_lost;
 	unsigned caps = s_caps(s);
@@ -380,7 +383,7 @@ cmd_helo(struct session *s, const char *args, enum smtp_verb verb)
 		snprintf(size, sizeof(size), "SIZE %llu", s_size_limit(s));
 		ext[n++] = "PIPELINING";
 		ext[n++] = size;
-		if (!tls && s->l->cfg->mode == LISTEN_STARTTLS)
+		if (!tls && s->gl->cfg->mode == LISTEN_STARTTLS)
 			ext[n++] = "STARTTLS";
 		if (s_auth_allowed(s) && !s->authed) {
 			ext[n++] = "AUTH PLAIN LOGIN";
@@ -420,7 +423,7 @@ cmd_starttls(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
-	if (s->l->cfg->mode != LISTEN_STARTTLS) {
+	if (s->gl->cfg->mode != LISTEN_STARTTLS) {
 		s_reply(s, "502 5.5.1 Error: command not implemented");
 		s_error(s);
 		return;
@@ -432,7 +435,7 @@ cmd_starttls(struct session *s, const char *args, enum smtp_verb verb)
 	}
 	s_reply(s, "220 2.0.0 Ready to start TLS");
 	/* Anything the client sent after STARTTLS is dropped: CVE-2011-0411. */
-	if (conn_starttls(&s->c, s->l->tls_ctx, NULL) == -1) {
+	if (conn_starttls(&s->c, s->gl->tls_ctx, NULL) == -1) {
 		s_close_with(s, "TLS setup failed",
 		    "454 4.7.0 TLS not available due to local problem");
 		return;
@@ -457,7 +460,7 @@ cmd_auth(struct session *s, const char *args, enum smtp_verb verb)
 		return;
 	}
 	if (!s_auth_allowed(s)) {
-		if (s->l->cfg->mode == LISTEN_STARTTLS)
+		if (s->gl->cfg->mode == LISTEN_STARTTLS)
 			s_reply(s, "530 5.7.0 Must issue a STARTTLS command "
 			    "first");
 		else
@@ -564,9 +567,9 @@ static void	s_up_unavailable(struct session *, const char *);
 static void
 s_auth_verify(struct session *s, const char *pass)
 {
-	s->cu = config_user(s->srv->cfg, s->user);
-	s->auth = auth_check(s->srv->authq, s->cu != NULL &&
-	    !s->cu->auth_none ? s->cu->password_hash : s->srv->dummy_hash,
+	s->cu = config_user(s->rt->cfg, s->user);
+	s->auth = auth_check(s->env->authq, s->cu != NULL &&
+	    !s->cu->auth_none ? s->cu->password_hash : s->env->dummy_hash,
 	    pass, s_auth_done, s);
 	if (s->auth == NULL) {
 		log_warn(s->id, "auth queue full user=%s", s->user);
@@ -629,15 +632,15 @@ s_auth_done(void *arg, int ok)
 		RAND_bytes((unsigned char *)&r, sizeof(r));
 		ev_timer_set(&s->delay, (500 + r % AUTH_FAIL_DELAY_MS) / 1e3,
 		    0.);
-		ev_timer_start(s->srv->loop, &s->delay);
+		ev_timer_start(s->env->loop, &s->delay);
 		s_enter(s, S_AUTH_FAILWAIT);
 		s_update(s);
 		return;
 	}
-	s->ra = server_account(s->srv, s->cu);
+	s->ga = runtime_account(s->rt, s->cu);
 	log_info(s->id, "password ok user=%s mech=%s account=%s", s->user,
-	    s->mech, s->ra->cfg->name);
-	switch (s_up_get(s, s->ra)) {
+	    s->mech, s->ga->cfg->name);
+	switch (s_up_get(s, s->ga)) {
 	case POOL_READY:
 		/* A warm pool: no provider round trip at all. */
 		s_enter(s, S_AUTH_UPSTREAM);
@@ -703,12 +706,12 @@ static void
 s_connect_for_mail(struct session *s, const struct cfg_user *u,
     const char *line, size_t len)
 {
-	struct relay_account *ra = server_account(s->srv, u);
+	const struct gen_account *ga = runtime_account(s->rt, u);
 	enum pool_result r;
 
 	memcpy(s->mail_line, line, len);
 	s->mail_len = len;
-	r = s_up_get(s, ra);
+	r = s_up_get(s, ga);
 	if (r == POOL_ERROR) {
 		s_reply(s, "451 4.3.0 Error: server busy, try again");
 		return;
@@ -723,10 +726,10 @@ s_connect_for_mail(struct session *s, const struct cfg_user *u,
 		s_enter(s, S_RECONNECT);
 	} else {
 		s->cu = u;
-		s->ra = ra;
+		s->ga = ga;
 		snprintf(s->user, sizeof(s->user), "%s", u->name);
 		log_info(s->id, "no AUTH: client=%s mapped to user=%s "
-		    "account=%s", s->host, u->name, ra->cfg->name);
+		    "account=%s", s->host, u->name, ga->cfg->name);
 		s_enter(s, S_NOAUTH_UPSTREAM);
 	}
 	if (r == POOL_READY)
@@ -751,7 +754,7 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
-	if (!s->authed && (!mail || (u = config_noauth_user(s->srv->cfg,
+	if (!s->authed && (!mail || (u = config_noauth_user(s->rt->cfg,
 	    (const struct sockaddr *)&s->peer)) == NULL)) {
 		s_reply(s, "530 5.7.0 Authentication required");
 		s_error(s);
@@ -1043,7 +1046,7 @@ s_fr_start(struct session *s)
 {
 	if (!s->rewrite_from)
 		return;
-	if (fromrewrite_init(&s->fr, s->ra->cfg->email) == -1 ||
+	if (fromrewrite_init(&s->fr, s->ga->cfg->email) == -1 ||
 	    buf_init(&s->stage, SESSION_STAGE_MAX) == -1) {
 		/* As for an oversized header section: sent unchanged. */
 		log_warn(s->id, "cannot rewrite From: out of memory, message "
@@ -1110,10 +1113,21 @@ s_data_end(struct session *s)
 	s_enter(s, S_DATA_END);
 }
 
+/* A message's end: what the provider said counts for its account. */
+static void
+s_count(struct session *s, int relayed)
+{
+	if (relayed)
+		s->ga->ra->relayed++;
+	else
+		s->ga->ra->failed++;
+}
+
 /* The message was not relayed: say why, and take commands again. */
 static void
 s_data_dropped(struct session *s)
 {
+	s_count(s, 0);
 	s_fr_stop(s, 0);
 	s->df_end = 0;
 	s->txn = 0;
@@ -1177,11 +1191,11 @@ s_data(struct session *s)
 		if (end)
 			s->df_end = 1;
 		if (!s->data_discard && s->df.content >
-		    (unsigned long long)s->srv->cfg->max_message_size) {
+		    (unsigned long long)s->rt->cfg->max_message_size) {
 			/* Closing the provider connection aborts the message
 			   there: it never sees the end of data. */
 			log_warn(s->id, "message over max_message_size=%ld",
-			    s->srv->cfg->max_message_size);
+			    s->rt->cfg->max_message_size);
 			s->data_too_big = s->data_discard = 1;
 			s_fr_stop(s, 0);
 			s_up_release(s, 0);
@@ -1224,9 +1238,11 @@ s_upstream_reply(struct session *s)
 	if (conn_write(&s->c, r, len) == -1) {
 		s_close_with(s, "output overflow",
 		    "421 4.3.0 %s Error: reply too large",
-		    s->srv->cfg->hostname);
+		    s->rt->cfg->hostname);
 		return;
 	}
+	if (s->state == S_DATA_END)
+		s_count(s, code / 100 == 2);
 	if (code == 421) {
 		s->close_reason = "provider closing";
 		s_enter(s, S_CLOSING);
@@ -1272,7 +1288,7 @@ s_mail_ready(struct session *s)
 	if (!s->authed) {
 		s->authed = 1;
 		log_info(s->id, "authenticated by network user=%s account=%s "
-		    "client=%s", s->user, s->ra->cfg->name, s->host);
+		    "client=%s", s->user, s->ga->cfg->name, s->host);
 	}
 	s->up_lost = 0;
 	if (upstream_command(s->up, s->mail_line, s->mail_len) == -1) {
@@ -1295,7 +1311,7 @@ s_up_ready(struct session *s)
 	}
 	s->authed = 1;
 	log_info(s->id, "authenticated user=%s account=%s",
-	    s->user, s->ra->cfg->name);
+	    s->user, s->ga->cfg->name);
 	s_reply(s, "235 2.7.0 Authentication successful");
 	s_ready(s);
 }
@@ -1314,7 +1330,7 @@ s_up_unavailable(struct session *s, const char *reason)
 		    "too many connections to the provider");
 		if (!s->authed) {
 			s->cu = NULL;
-			s->ra = NULL;
+			s->ga = NULL;
 			s_wipe_user(s);
 		}
 		if (reason == NULL)
@@ -1326,7 +1342,7 @@ s_up_unavailable(struct session *s, const char *reason)
 		return;
 	}
 	log_warn(s->id, "relay unavailable user=%s account=%s reason=\"%s\"",
-	    s->user, s->ra->cfg->name, reason != NULL ? reason :
+	    s->user, s->ga->cfg->name, reason != NULL ? reason :
 	    "too many connections to the provider");
 	if (reason == NULL)
 		s_reply(s, S_REPLY_POOL_FULL);
@@ -1395,13 +1411,15 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 			s->data_discard = 1;
 			s_fr_stop(s, 0);
 		} else if (s->state == S_DATA_END || s->state == S_DATA_WAIT) {
+			if (s->state == S_DATA_END)
+				s_count(s, 0);
 			s_reply(s, "451 4.4.2 Error: connection to provider "
 			    "lost, message not sent");
 			s_ready(s);
 		} else if (s->state == S_RELAY)
 			s_close_with(s, "provider lost", "421 4.4.2 %s Error: "
 			    "connection to provider lost",
-			    s->srv->cfg->hostname);
+			    s->rt->cfg->hostname);
 		break;
 	}
 	if (s->state != S_CLOSING)
@@ -1421,18 +1439,18 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 static void
 s_greeting(struct session *s)
 {
-	const struct cfg_listen *cl = s->l->cfg;
+	const struct cfg_listen *cl = s->gl->cfg;
 
 	s->greeted = 1;
 	if (cl->networks.n > 0 && !cidr_list_match(&cl->networks,
 	    (const struct sockaddr *)&s->peer)) {
 		log_info(s->id, "refused client=%s listener=%s: not in its "
-		    "networks", s->host, s->l->name);
+		    "networks", s->host, s->gl->name);
 		s_close_with(s, "network not allowed",
-		    "554 5.7.1 %s Access denied", s->srv->cfg->hostname);
+		    "554 5.7.1 %s Access denied", s->rt->cfg->hostname);
 		return;
 	}
-	s_reply(s, "220 %s ESMTP authrelay", s->srv->cfg->hostname);
+	s_reply(s, "220 %s ESMTP authrelay", s->rt->cfg->hostname);
 	s_enter(s, S_CMD);
 }
 
@@ -1458,7 +1476,7 @@ s_conn_cb(void *arg, struct conn *c, int ev)
 	}
 	if (ev & (CONN_EV_READ | CONN_EV_WRITTEN)) {
 		if (ev & CONN_EV_READ)
-			ev_timer_again(s->srv->loop, &s->timer);
+			ev_timer_again(s->env->loop, &s->timer);
 		s_process(s);
 	}
 	if (ev & CONN_EV_EOF) {
@@ -1487,7 +1505,7 @@ s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	log_info(s->id, "timeout state=%s", s_names[s->state]);
 	s_close_with(s, "timeout", "421 4.4.2 %s Error: timeout exceeded",
-	    s->srv->cfg->hostname);
+	    s->rt->cfg->hostname);
 	s_update(s);
 }
 
@@ -1495,7 +1513,7 @@ s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static double
 s_timeout(const struct session *s)
 {
-	const struct config *cfg = s->srv->cfg;
+	const struct config *cfg = s->rt->cfg;
 
 	switch (s->state) {
 	case S_DATA:
@@ -1554,22 +1572,22 @@ s_update(struct session *s)
 		upstream_update(s->up);
 	t = s_timeout(s);
 	if (t == 0.)
-		ev_timer_stop(s->srv->loop, &s->timer);
+		ev_timer_stop(s->env->loop, &s->timer);
 	else if (s->timer.repeat != t || !ev_is_active(&s->timer)) {
 		s->timer.repeat = t;
-		ev_timer_again(s->srv->loop, &s->timer);
+		ev_timer_again(s->env->loop, &s->timer);
 	}
 }
 
 static void
 s_free(struct session *s, const char *reason)
 {
-	struct server *srv = s->srv;
+	struct session_env *env = s->env;
 
 	log_info(s->id, "disconnect reason=\"%s\" messages=%lu",
 	    reason != NULL ? reason : "unknown", s->nmsgs);
-	ev_timer_stop(srv->loop, &s->timer);
-	ev_timer_stop(srv->loop, &s->delay);
+	ev_timer_stop(env->loop, &s->timer);
+	ev_timer_stop(env->loop, &s->delay);
 	auth_cancel(s->auth);
 	pool_cancel(&s->pw);
 	/* After QUIT, or a client gone while idle, the provider connection
@@ -1581,38 +1599,44 @@ s_free(struct session *s, const char *reason)
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
-		srv->sessions = s->next;
+		env->head = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	srv->nsessions--;
+	env->n--;
+	s->gl->sock->nsessions--;
+	/* Last: its provider connection went back to a pool of the
+	   generation's accounts. */
+	runtime_unref(s->rt);
 	s_wipe_user(s);
 	s->magic = 0;
 	free(s);
 }
 
 /*
- * Take over an accepted, non-blocking socket from listener l. Returns 0,
+ * Take over an accepted, non-blocking socket from listener gl of
+ * generation rt (referenced for the session's life), in env. Returns 0,
  * or -1 (the caller closes fd).
  */
 int
-session_new(struct listener *l, int fd, const struct sockaddr *sa,
+session_new(struct session_env *env, struct runtime *rt,
+    const struct gen_listener *gl, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct server *srv = l->srv;
 	struct session *s;
 	unsigned port = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
-	if (conn_init(&s->c, srv->loop, fd, SESSION_IN_MAX, SESSION_OUT_MAX,
+	if (conn_init(&s->c, env->loop, fd, SESSION_IN_MAX, SESSION_OUT_MAX,
 	    s_conn_cb, s) == -1) {
 		free(s);
 		return -1;
 	}
 	s->magic = SESSION_MAGIC;
-	s->id = srv->next_id++;
-	s->srv = srv;
-	s->l = l;
+	s->id = env->next_id++;
+	s->env = env;
+	s->rt = runtime_ref(rt);
+	s->gl = gl;
 	if (salen > sizeof(s->peer))
 		salen = sizeof(s->peer);
 	memcpy(&s->peer, sa, salen);
@@ -1631,14 +1655,15 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	s->timer.data = s;
 	ev_init(&s->delay, s_delay_cb);
 	s->delay.data = s;
-	if ((s->next = srv->sessions) != NULL)
+	if ((s->next = env->head) != NULL)
 		s->next->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
+	env->head = s;
+	env->n++;
+	gl->sock->nsessions++;
 	log_info(s->id, "connect client=%s port=%u listener=%s", s->host,
-	    port, l->name);
-	if (l->cfg->mode == LISTEN_TLS) {
-		if (conn_starttls(&s->c, l->tls_ctx, NULL) == -1) {
+	    port, gl->name);
+	if (gl->cfg->mode == LISTEN_TLS) {
+		if (conn_starttls(&s->c, gl->tls_ctx, NULL) == -1) {
 			s->c.fd = -1;	/* the caller closes it */
 			s_free(s, "TLS setup failed");
 			return -1;
@@ -1651,15 +1676,15 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 }
 
 /*
- * The server is stopping: idle sessions get 421 and close now, sessions in
- * DATA once their message is done.
+ * The server is stopping (env->stopping is set): idle sessions get 421
+ * and close now, sessions in DATA once their message is done.
  */
 void
-session_shutdown_all(struct server *srv)
+session_shutdown_all(struct session_env *env)
 {
 	struct session *s, *next;
 
-	for (s = srv->sessions; s != NULL; s = next) {
+	for (s = env->head; s != NULL; s = next) {
 		next = s->next;
 		switch (s->state) {
 		case S_TLS:
@@ -1670,8 +1695,8 @@ session_shutdown_all(struct server *srv)
 		case S_AUTH_LOGIN_USER:
 		case S_AUTH_LOGIN_PASS:
 		case S_AUTH_FAILWAIT:
-			ev_timer_stop(srv->loop, &s->delay);
-			s_ready(s);	/* sees srv->stopping: 421 */
+			ev_timer_stop(env->loop, &s->delay);
+			s_ready(s);	/* sees env->stopping: 421 */
 			s_update(s);
 			break;
 		default:
@@ -1682,8 +1707,8 @@ session_shutdown_all(struct server *srv)
 
 /* Close and free every session at once (end of the grace period). */
 void
-session_close_all(struct server *srv)
+session_close_all(struct session_env *env)
 {
-	while (srv->sessions != NULL)
-		s_free(srv->sessions, "shutdown");
+	while (env->head != NULL)
+		s_free(env->head, "shutdown");
 }

@@ -11,9 +11,13 @@
 #ifndef PROXY_SESSION_H
 #define PROXY_SESSION_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 
-#include "proxy/server.h"
+#include <ev.h>
+
+#include "io/workq.h"
+#include "proxy/runtime.h"
 
 /* Limits. */
 #define SESSION_IN_MAX		16384	/* client bytes buffered */
@@ -33,18 +37,37 @@
 #define SESSION_CAPS_DEFAULT	(UPSTREAM_CAP_8BITMIME | UPSTREAM_CAP_ENHANCED)
 #define AUTH_FAIL_DELAY_MS	1000	/* failed AUTH waits 500 + [0, this) */
 
+struct session;
+
 /*
- * Take over an accepted, non-blocking socket from listener l. Returns 0,
+ * The sessions of a server and what they need from it; the server owns it
+ * and it outlives every session. Sessions take their configuration from
+ * their generation, never from here.
+ */
+struct session_env {
+	struct ev_loop		*loop;
+	struct workq		*authq;		/* password checks */
+	const char		*dummy_hash;	/* for unknown users */
+	int			 stopping;	/* idle sessions end */
+	uint64_t		 next_id;
+	struct session		*head;		/* every open session */
+	long			 n;
+};
+
+/*
+ * Take over an accepted, non-blocking socket from listener gl of
+ * generation rt (referenced for the session's life), in env. Returns 0,
  * or -1 (the caller closes fd).
  */
-int	session_new(struct listener *l, int fd, const struct sockaddr *,
+int	session_new(struct session_env *, struct runtime *rt,
+	    const struct gen_listener *gl, int fd, const struct sockaddr *,
 	    socklen_t);
 /*
- * The server is stopping: idle sessions get 421 and close now, sessions in
- * DATA once their message is done.
+ * The server is stopping (env->stopping is set): idle sessions get 421
+ * and close now, sessions in DATA once their message is done.
  */
-void	session_shutdown_all(struct server *);
+void	session_shutdown_all(struct session_env *);
 /* Close and free every session at once (end of the grace period). */
-void	session_close_all(struct server *);
+void	session_close_all(struct session_env *);
 
 #endif

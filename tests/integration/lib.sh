@@ -342,6 +342,11 @@ ar_write_config() {
 		echo "log_level = ${AR_LOG_LEVEL:-debug}"
 		for l in "$@"; do echo "$l"; done
 		[ -z "${AR_SERVER_EXTRA:-}" ] || printf '%s\n' "$AR_SERVER_EXTRA"
+		# Each daemon its own control socket; as root, stay root (the
+		# privilege drop has tests of its own).
+		echo "control_socket = ${AR_CONTROL:-$dir/control}"
+		[ "$(id -u)" != 0 ] || [ -n "${AR_NO_USER:-}" ] ||
+		    echo "user = root"
 		echo
 		echo "[provider mock]"
 		echo "token_url = ${TOKEN_URL:-https://127.0.0.1:$MOCK_HTTP_PORT/token}"

@@ -134,14 +134,17 @@ if r.code != 535:
     raise SystemExit("AUTH with a wrong password -> %r" % r.lines)
 c.quit()
 EOF
-name="SIGHUP: the daemon keeps running and says reload is not supported"
+name="SIGHUP: the daemon reloads, keeps listening, logs the new generation"
 kill -HUP "$DAEMON_PID"
-sleep 0.5
+n=25
+until grep -q "reload applied generation=2" "$DAEMON_LOG" || [ $n -eq 0 ]; do
+	sleep 0.2; n=$((n - 1))
+done
 if kill -0 "$DAEMON_PID" 2>/dev/null && ar_port_open "$AR_STARTTLS_PORT" &&
-    grep -q "SIGHUP: configuration reload is not supported" "$DAEMON_LOG"; then
+    grep -q "reload applied generation=2" "$DAEMON_LOG"; then
 	ok "$name"
 else
-	not_ok "$name" "daemon gone or no log line after SIGHUP" "$DAEMON_LOG"
+	not_ok "$name" "daemon gone or no reload line after SIGHUP" "$DAEMON_LOG"
 fi
 ar_stop "$DAEMON_PID"
 name="hash-password: the new password is not in the log"

@@ -1,14 +1,20 @@
 /*
- * probe: `authrelay test ACCOUNT`. See probe.h.
+ * test: `authrelay test ACCOUNT`: one provider login as the daemon would do
+ * it (token, connect, TLS, EHLO, AUTH XOAUTH2, QUIT), with the transcript
+ * printed and the token withheld.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "io/conn.h"
+#include "io/log.h"
 #include "io/workq.h"
 #include "oauth/oauth.h"
-#include "proxy/probe.h"
 #include "upstream/upstream.h"
+
+/* Seconds the whole login may take. */
+#define PROBE_TIMEOUT	60
 
 struct probe {
 	struct ev_loop		*loop;
@@ -68,7 +74,7 @@ probe_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * stdout. seal_key: NULL or the token_key_file's key. Returns 0 when the
  * provider accepted the login, else 1 after saying why on stderr.
  */
-int
+static int
 probe_account(const struct config *cfg, const unsigned char *seal_key,
     const char *account)
 {
@@ -132,4 +138,14 @@ fail:
 		printf("== ok: %s:%s accepted XOAUTH2 for %s\n",
 		    a->provider->smtp_host, a->provider->smtp_port, a->email);
 	return p.ok ? 0 : 1;
+}
+
+int
+cli_test(const struct config *cfg, const unsigned char *key,
+    const char *account)
+{
+	if (cli_account(cfg, account) == NULL)
+		return CLI_FAIL;
+	log_set_level((enum log_level)cfg->log_level);
+	return probe_account(cfg, key, account);
 }

@@ -1,0 +1,329 @@
+/*
+ * control: the control socket. See control.h.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/log.h"
+#include "proxy/control.h"
+
+struct control_client {
+	struct control		*ctl;
+	int			 fd;
+	ev_io			 io;
+	ev_timer		 timer;
+	char			 in[CONTROL_REQUEST_MAX];
+	size_t			 inlen;
+	char			*out;		/* the reply, once known */
+	size_t			 outlen, outoff;
+	struct control_client	*prev, *next;
+};
+
+struct control {
+	struct ev_loop		*loop;
+	char			*path;
+	int			 fd;
+	ev_io			 io;
+	control_handler		*handler;
+	void			*arg;
+	struct control_client	*clients;
+	int			 nclients;
+};
+
+static void
+client_free(struct control_client *c)
+{
+	struct control *ctl = c->ctl;
+
+	ev_io_stop(ctl->loop, &c->io);
+	ev_timer_stop(ctl->loop, &c->timer);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ctl->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	ctl->nclients--;
+	free(c->out);
+	free(c);
+}
+
+/* A reply to write: the handler's, or a refusal. */
+static void
+client_reply(struct control_client *c, char *text)
+{
+	size_t len;
+
+	if (text == NULL)
+		text = strdup("{\"error\":\"out of memory\"}");
+	if (text == NULL || (len = strlen(text)) >= CONTROL_REPLY_MAX) {
+		free(text);
+		client_free(c);
+		return;
+	}
+	/* One line: the client reads until the daemon closes. */
+	text[len] = '\n';
+	c->out = text;
+	c->outlen = len + 1;
+	ev_io_stop(c->ctl->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_WRITE);
+	ev_io_start(c->ctl->loop, &c->io);
+}
+
+static int
+request_ok(const char *r)
+{
+	return strcmp(r, "status") == 0 || strcmp(r, "reload") == 0;
+}
+
+static void
+client_read(struct control_client *c)
+{
+	char *nl;
+	ssize_t n;
+
+	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->in[c->inlen] = '\0';
+	if ((nl = strchr(c->in, '\n')) == NULL) {
+		if (c->inlen == sizeof(c->in) - 1)
+			client_reply(c, strdup("{\"error\":\"request too "
+			    "long\"}"));
+		return;
+	}
+	*nl = '\0';
+	if (nl > c->in && nl[-1] == '\r')
+		nl[-1] = '\0';
+	if (!request_ok(c->in)) {
+		log_info(0, "control: unknown request refused");
+		client_reply(c, strdup("{\"error\":\"unknown request: "
+		    "status or reload\"}"));
+		return;
+	}
+	client_reply(c, c->ctl->handler(c->ctl->arg, c->in));
+}
+
+static void
+client_write(struct control_client *c)
+{
+	ssize_t n;
+
+	n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+	    MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(c);
+		return;
+	}
+	c->outoff += (size_t)n;
+	if (c->outoff == c->outlen)
+		client_free(c);
+}
+
+static void
+client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_client *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->out == NULL)
+		client_read(c);
+	else
+		client_write(c);
+}
+
+static void
+client_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	log_info(0, "control: client timed out");
+	client_free(w->data);
+}
+
+/* Only root and our own user may talk to us. */
+static int
+peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
+		return 0;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+static void
+control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control *ctl = w->data;
+	struct control_client *c;
+	int fd;
+
+	(void)revents;
+	if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1)
+		return;
+	if (!peer_allowed(fd)) {
+		log_warn(0, "control: connection from another user refused");
+		close(fd);
+		return;
+	}
+	if (ctl->nclients >= CONTROL_CLIENTS_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn(0, "control: too many clients (%d)",
+		    CONTROL_CLIENTS_MAX);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	ev_io_init(&c->io, client_io_cb, fd, EV_READ);
+	ev_timer_init(&c->timer, client_timeout_cb, CONTROL_TIMEOUT, 0.);
+	c->io.data = c->timer.data = c;
+	ev_io_start(loop, &c->io);
+	ev_timer_start(loop, &c->timer);
+	if ((c->next = ctl->clients) != NULL)
+		c->next->prev = c;
+	ctl->clients = c;
+	ctl->nclients++;
+}
+
+/* Make path's directory if missing: 0750, given to uid:gid as root. */
+static int
+control_dir(const char *path, uid_t uid, gid_t gid, char *err,
+    size_t errsize)
+{
+	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)], *dir;
+	struct stat sb;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &sb) == 0)
+		return 0;
+	if (errno != ENOENT || mkdir(dir, 0750) == -1) {
+		snprintf(err, errsize, "cannot create %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (geteuid() == 0 && chown(dir, uid, gid) == -1) {
+		snprintf(err, errsize, "cannot give %s to uid %lu: %s", dir,
+		    (unsigned long)uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Is a daemon answering on sa already? Else remove a stale file. */
+static int
+control_stale(const struct sockaddr_un *sa, char *err, size_t errsize)
+{
+	int fd, r;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errsize, "%s answers: another authrelay is "
+		    "running with this control_socket", sa->sun_path);
+		return -1;
+	}
+	if (errno == ECONNREFUSED)
+		unlink(sa->sun_path);
+	return 0;
+}
+
+/*
+ * Listen at path for handler. The directory is created (0750) when
+ * missing; a stale socket file is replaced, but one that answers means
+ * another daemon runs and is an error. The socket is mode 0600 and, when
+ * started as root, given to uid:gid (the user we will run as). Returns
+ * NULL with the reason in err.
+ */
+struct control *
+control_open(struct ev_loop *loop, const char *path, uid_t uid, gid_t gid,
+    control_handler *handler, void *arg, char *err, size_t errsize)
+{
+	struct sockaddr_un sa;
+	struct control *ctl;
+	mode_t mask;
+	int r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errsize, "%s: path too long", path);
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if (control_dir(path, uid, gid, err, errsize) == -1 ||
+	    control_stale(&sa, err, errsize) == -1)
+		return NULL;
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
+	    (ctl->path = strdup(path)) == NULL) {
+		free(ctl);
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	ctl->loop = loop;
+	ctl->handler = handler;
+	ctl->arg = arg;
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	/* Owner-only from the moment it exists (start-up: one thread). */
+	mask = umask(0177);
+	r = ctl->fd == -1 ? -1 : bind(ctl->fd, (struct sockaddr *)&sa,
+	    sizeof(sa));
+	umask(mask);
+	if (r == -1 || chmod(path, 0600) == -1 ||
+	    (geteuid() == 0 && chown(path, uid, gid) == -1) ||
+	    listen(ctl->fd, CONTROL_BACKLOG) == -1) {
+		snprintf(err, errsize, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		if (ctl->fd != -1)
+			close(ctl->fd);
+		free(ctl->path);
+		free(ctl);
+		return NULL;
+	}
+	ev_io_init(&ctl->io, control_accept_cb, ctl->fd, EV_READ);
+	ctl->io.data = ctl;
+	ev_io_start(loop, &ctl->io);
+	/* Waiting for clients must not keep a stopping daemon alive. */
+	ev_unref(loop);
+	return ctl;
+}
+
+/* Close the socket, drop its clients, remove the file; NULL does nothing. */
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->clients != NULL)
+		client_free(ctl->clients);
+	ev_ref(ctl->loop);
+	ev_io_stop(ctl->loop, &ctl->io);
+	close(ctl->fd);
+	unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}

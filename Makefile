@@ -48,15 +48,15 @@ all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 define build_tree
 $(1)/obj/%.o: %.c $(wildcard */*.h) $(wildcard tests/*/*.h)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $(2) $$(PKG_CFLAGS) -c -o $$@ $$<
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) $$(PKG_CFLAGS) -c -o $$@ $$<
 $(1)/libauthrelay.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 $(1)/authrelay: $(1)/obj/cli/main.o $(1)/libauthrelay.a
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(CFLAGS) $(2) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 $(1)/check_unit: $$(patsubst %.c,$(1)/obj/%.o,$$(UNIT_SRC)) $(1)/libauthrelay.a
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(CHECK_LIBS) $$(LIBS)
+	$$(CC) $$(CFLAGS) $(2) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LIBS)
 $(1)/mock-provider: $$(patsubst %.c,$(1)/obj/%.o,$$(MOCK_SRC)) $(1)/libauthrelay.a
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(CFLAGS) $(2) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(eval $(call build_tree,$(B),))
 $(eval $(call build_tree,$(B)/asan,$(SAN_FLAGS)))

@@ -1637,6 +1637,73 @@ START_TEST(test_config_open)
 END_TEST
 
 /*
+ * A reload keeps the restart-only [server] keys at their running values and
+ * says, with the new file's line, which changed; the others are the new
+ * file's. No line when nothing restart-only changed.
+ */
+START_TEST(test_config_keep_restart)
+{
+	struct config *cur, *next;
+	char *errs, *report;
+
+	cur = load(SERVER "auth_threads = 2\nstate_dir = /var/lib/a\n"
+	    "max_connections = 10\n" ACCOUNT USER, &errs);
+	ck_assert_msg(cur != NULL, "%s", errs);
+	next = load(SERVER "auth_threads = 4\nstate_dir = /var/lib/b\n"
+	    "max_connections = 20\ncontrol_socket = /run/x/control\n"
+	    ACCOUNT USER, &errs);
+	ck_assert_msg(next != NULL, "%s", errs);
+	ck_assert_int_eq(config_keep_restart(next, cur, &report), 3);
+	ck_assert_ptr_nonnull(report);
+	ck_assert_uint_eq(count_lines(report), 3);
+	ck_assert(has_error(report, 5, "[server] auth_threads: changed; a "
+	    "restart is needed to apply it (keeping the running value)"));
+	ck_assert(has_error(report, 6, "[server] state_dir: changed"));
+	ck_assert(has_error(report, 8, "[server] control_socket: changed"));
+	ck_assert_int_eq(next->auth_threads, 2);
+	ck_assert_str_eq(next->state_dir, "/var/lib/a");
+	ck_assert_str_eq(next->control_socket, CONFIG_CONTROL_DEFAULT);
+	/* Not restart-only: the new value stands. */
+	ck_assert_int_eq(next->max_connections, 20);
+	free(report);
+
+	/* Once kept, nothing is left to report. */
+	ck_assert_int_eq(config_keep_restart(next, cur, &report), 0);
+	ck_assert_ptr_null(report);
+	config_free(next);
+	config_free(cur);
+}
+END_TEST
+
+/* user, group and control_socket: checked against the system, absolute. */
+START_TEST(test_config_privileges)
+{
+	struct config *cf;
+	char *errs;
+
+	cf = load(SERVER "user = root\ngroup = root\n" ACCOUNT USER, &errs);
+	ck_assert_msg(cf != NULL, "%s", errs);
+	ck_assert_str_eq(cf->user, "root");
+	ck_assert_str_eq(cf->group, "root");
+	ck_assert_str_eq(cf->control_socket, CONFIG_CONTROL_DEFAULT);
+	config_free(cf);
+
+	cf = load(SERVER "user = no-such-user-8f2a\ngroup = no-such-group-8f2a"
+	    "\ncontrol_socket = run/control\n" ACCOUNT USER, &errs);
+	ck_assert_ptr_null(cf);
+	check_shape(errs);
+	ck_assert_uint_eq(count_lines(errs), 3);
+	ck_assert(has_error(errs, 5, "[server] user: no such user on this "
+	    "system"));
+	ck_assert(has_error(errs, 6, "[server] group: no such group on this "
+	    "system"));
+	ck_assert(has_error(errs, 7, "[server] control_socket: must be an "
+	    "absolute path"));
+	free(errs);
+}
+END_TEST
+
+/*
  * The shipped example loads as it is, and again with every commented-out
  * key (";key = ...") switched on, so each key it shows is valid.
  */
@@ -1702,6 +1769,8 @@ config_suite(void)
 	tcase_add_test(tc, test_config_secrets);
 	tcase_add_test(tc, test_config_open);
 	tcase_add_test(tc, test_config_example);
+	tcase_add_test(tc, test_config_keep_restart);
+	tcase_add_test(tc, test_config_privileges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "oauth/grant.h"
 
 int
 cli_authorize(const struct config *cfg, const unsigned char *keyp,
@@ -22,7 +23,7 @@ cli_authorize(const struct config *cfg, const unsigned char *keyp,
 		printf("account %s uses grant = %s: it needs no authorization "
 		    "and no stored token.\nTo check that it gets tokens, run: "
 		    "authrelay -c %s token %s\n", a->name,
-		    cli_grant_name(a->grant), cfg->path, a->name);
+		    grant_name(a->grant), cfg->path, a->name);
 		return CLI_OK;
 	}
 	memset(&ac, 0, sizeof(ac));

@@ -78,7 +78,5 @@ struct cfg_account *cli_account(const struct config *, const char *name);
 ssize_t	cli_read_secret(const char *prompt, char *buf, size_t size);
 /* t as "2025-01-31 23:59:59 UTC". */
 void	cli_format_time(time_t t, char *buf, size_t size);
-/* The config name of a grant. */
-const char *cli_grant_name(enum oauth_grant);
 
 #endif

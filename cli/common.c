@@ -117,17 +117,3 @@ cli_format_time(time_t t, char *buf, size_t size)
 	    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(buf, size, "%lld", (long long)t);
 }
-
-/* The config name of a grant. */
-const char *
-cli_grant_name(enum oauth_grant g)
-{
-	switch (g) {
-	case OAUTH_GRANT_CLIENT_CREDENTIALS:
-		return "client_credentials";
-	case OAUTH_GRANT_SERVICE_ACCOUNT:
-		return "service_account";
-	default:
-		return "refresh_token";
-	}
-}

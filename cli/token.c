@@ -8,6 +8,7 @@
 #include <ev.h>
 
 #include "cli/cli.h"
+#include "oauth/grant.h"
 #include "io/log.h"
 
 /* What a refresh ended with. */
@@ -79,7 +80,7 @@ cli_token(const struct config *cfg, const unsigned char *keyp,
 	oauth_token_info(acct, &expires, &scope);
 	cli_format_time(expires, when, sizeof(when));
 	printf("account %s: access token refreshed (grant = %s)\n", a->name,
-	    cli_grant_name(a->grant));
+	    grant_name(a->grant));
 	printf("  expires: %s (in %lld s)\n", when,
 	    (long long)(expires - time(NULL)));
 	printf("  scope:   %s\n", scope != NULL ? scope : "(not given)");

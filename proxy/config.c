@@ -2365,6 +2365,32 @@ config_oauth_opts(const struct config *cf, const unsigned char *seal_key,
 	oo->wait_timeout = cf->token_wait_timeout;
 }
 
+/* The word for value v in table t, as the config writes it. */
+static const char *
+word_name(const struct word *t, size_t n, int v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].value == v)
+			return t[i].name;
+	return "unknown";
+}
+
+/* A listener mode as the config writes it: starttls, tls, plain. */
+const char *
+config_mode_name(enum listen_mode m)
+{
+	return word_name(modes, NWORDS(modes), (int)m);
+}
+
+/* An OpenSSL TLS version as the config writes it: TLSv1.2, ... */
+const char *
+config_tls_name(int version)
+{
+	return word_name(tls_versions, NWORDS(tls_versions), version);
+}
+
 static const char *const sect_names[] = {
 	[S_SERVER] = "server", [S_PROVIDER] = "provider",
 	[S_ACCOUNT] = "account", [S_USER] = "user",

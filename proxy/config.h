@@ -178,6 +178,10 @@ struct config {
 struct config	*config_load(const char *path, char **errors);
 /* Free a config; NULL does nothing. Wipes client secrets. */
 void		 config_free(struct config *);
+/* A listener mode as the config writes it: starttls, tls, plain. */
+const char	*config_mode_name(enum listen_mode);
+/* An OpenSSL TLS version as the config writes it: TLSv1.2, ... */
+const char	*config_tls_name(int version);
 /* One key of the key table, for documentation checks and `check`. */
 struct config_key_info {
 	const char	*section;	/* server, provider, account, user,

@@ -14,34 +14,6 @@
 #include "io/log.h"
 #include "proxy/runtime.h"
 
-static const char *
-mode_name(enum listen_mode m)
-{
-	switch (m) {
-	case LISTEN_TLS:
-		return "tls";
-	case LISTEN_PLAIN:
-		return "plain";
-	default:
-		return "starttls";
-	}
-}
-
-static const char *
-tls_name(int version)
-{
-	switch (version) {
-	case TLS1_VERSION:
-		return "TLSv1";
-	case TLS1_1_VERSION:
-		return "TLSv1.1";
-	case TLS1_3_VERSION:
-		return "TLSv1.3";
-	default:
-		return "TLSv1.2";
-	}
-}
-
 static void
 runtime_free(struct runtime *rt)
 {
@@ -269,9 +241,11 @@ log_listening(const struct gen_listener *gl)
 	const struct cfg_listen *cl = gl->cfg;
 
 	log_info(0, "listening on %s listener=%s mode=%s%s%s networks=%zu "
-	    "plaintext_auth=%s", cl->text, gl->name, mode_name(cl->mode),
+	    "plaintext_auth=%s", cl->text, gl->name,
+	    config_mode_name(cl->mode),
 	    cl->mode != LISTEN_PLAIN ? " tls_min=" : "",
-	    cl->mode != LISTEN_PLAIN ? tls_name(cl->tls_min_version) : "",
+	    cl->mode != LISTEN_PLAIN ?
+	    config_tls_name(cl->tls_min_version) : "",
 	    cl->networks.n, cl->allow_plaintext_auth ? "yes" : "no");
 }
 

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "oauth/grant.h"
 #include "proxy/status.h"
 
 #ifndef AUTHRELAY_VERSION
@@ -32,21 +33,6 @@ cred_state(const struct oauth_status *st)
 		return CRED_FAILING;
 	/* No token cached, none needed yet (fetched at first use). */
 	return CRED_IDLE;
-}
-
-static const char *
-mode_name(enum listen_mode m)
-{
-	return m == LISTEN_TLS ? "tls" : m == LISTEN_PLAIN ? "plain" :
-	    "starttls";
-}
-
-static const char *
-grant_name(enum oauth_grant g)
-{
-	return g == OAUTH_GRANT_CLIENT_CREDENTIALS ? "client_credentials" :
-	    g == OAUTH_GRANT_SERVICE_ACCOUNT ? "service_account" :
-	    "refresh_token";
 }
 
 /* The lines of text as a JSON array. */
@@ -108,7 +94,7 @@ listener_json(const struct gen_listener *gl)
 	return json_pack("{s:s, s:s, s:s, s:I}",
 	    "name", gl->name,
 	    "address", gl->cfg->text,
-	    "mode", mode_name(gl->cfg->mode),
+	    "mode", config_mode_name(gl->cfg->mode),
 	    "sessions", (json_int_t)gl->sock->nsessions);
 }
 

@@ -20,10 +20,11 @@ struct control_client {
 	int			 fd;
 	ev_io			 io;
 	ev_timer		 timer;
-	char			 in[CONTROL_REQUEST_MAX];
+	char			 in[CONTROL_REQUEST_MAX + 1];
 	size_t			 inlen;
 	char			*out;		/* the reply, once known */
 	size_t			 outlen, outoff;
+	int			 draining;	/* reply sent: read to EOF */
 	struct control_client	*prev, *next;
 };
 
@@ -132,7 +133,28 @@ client_write(struct control_client *c)
 		return;
 	}
 	c->outoff += (size_t)n;
-	if (c->outoff == c->outlen)
+	if (c->outoff < c->outlen)
+		return;
+	/* Closing with unread input would reset the connection and could
+	   lose the reply: say we are done, then wait for the client's end
+	   (bounded by the client's timer). */
+	shutdown(c->fd, SHUT_WR);
+	c->draining = 1;
+	ev_io_stop(c->ctl->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_READ);
+	ev_io_start(c->ctl->loop, &c->io);
+}
+
+static void
+client_drain(struct control_client *c)
+{
+	char buf[CONTROL_REQUEST_MAX];
+	ssize_t n;
+
+	n = read(c->fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
 		client_free(c);
 }
 
@@ -143,7 +165,9 @@ client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->out == NULL)
+	if (c->draining)
+		client_drain(c);
+	else if (c->out == NULL)
 		client_read(c);
 	else
 		client_write(c);
@@ -323,7 +347,9 @@ control_free(struct control *ctl)
 	ev_ref(ctl->loop);
 	ev_io_stop(ctl->loop, &ctl->io);
 	close(ctl->fd);
-	unlink(ctl->path);
+	if (unlink(ctl->path) == -1 && errno != ENOENT)
+		log_warn(0, "control: cannot remove %s: %s (the next start "
+		    "replaces it)", ctl->path, strerror(errno));
 	free(ctl->path);
 	free(ctl);
 }

@@ -4,13 +4,19 @@ socket cases of t_*.sh). Reads the environment that lib.sh exports
 
 Owns a raw SMTP client (plain socket, STARTTLS, implicit TLS, reply parser),
 what the mock stored (messages and envelopes), the model of how the gateway
-re-frames DATA, and the "ok - name" / "not ok - name" reporting. Every
-socket operation has a timeout.
+re-frames DATA, the "ok - name" / "not ok - name" reporting, and the
+daemon's configuration at run time (install a file, reload by command or
+SIGHUP, status). Every socket operation and command has a timeout.
 """
 import base64
+import json
 import os
+import re
+import shutil
+import signal
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import traceback
@@ -474,4 +480,108 @@ def holds_verifier(text, challenge):
             for n in range(43, min(128, len(run) - i) + 1):
                 if pkce_challenge(run[i:i + n]) == challenge:
                     return True
+    return False
+
+
+# --- the daemon's configuration: reloads and status ----------------------------
+
+RELOAD_END = re.compile(
+    r"reload applied generation=(\d+)|"
+    r"reload refused: the running configuration stays \(generation (\d+)\)")
+
+
+class ReloadError(Exception):
+    pass
+
+
+def log_size():
+    """The daemon log's size now: an offset for log_since."""
+    try:
+        return os.path.getsize(env("DAEMON_LOG"))
+    except FileNotFoundError:
+        return 0
+
+
+def log_since(offset):
+    """The daemon log from byte offset on."""
+    with open(env("DAEMON_LOG"), "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def install_config(path):
+    """Put a copy of the file path in place of the daemon's configuration
+    (DAEMON_CONF), atomically."""
+    conf = env("DAEMON_CONF")
+    shutil.copyfile(path, conf + ".new")
+    os.replace(conf + ".new", conf)
+
+
+def reload_daemon(config=None, how="cli", timeout=30.0):
+    """Reload the daemon: first, if config is given, install_config(config);
+    then run `authrelay -c DAEMON_CONF reload` (how "cli") or send SIGHUP to
+    DAEMON_PID and wait for that reload's result line in the log (how
+    "hup"). Returns (applied, generation, text): text is the command's
+    output (stdout, then stderr) or the log from the signal to the result
+    line. Raises ReloadError when there is no result."""
+    if config is not None:
+        install_config(config)
+    if how == "cli":
+        try:
+            p = subprocess.run([env("AUTHRELAY"), "-c", env("DAEMON_CONF"),
+                                "reload"], capture_output=True, text=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ReloadError("authrelay reload took over %.0fs" % timeout)
+        text = p.stdout + p.stderr
+        m = re.search(r"generation (\d+)", text)
+        if p.returncode not in (0, 1) or m is None:
+            raise ReloadError("authrelay reload exited %d: %s" % (
+                p.returncode, text.strip()[-300:]))
+        return p.returncode == 0, int(m.group(1)), text
+    if how != "hup":
+        raise ValueError(how)
+    off = log_size()
+    os.kill(int(env("DAEMON_PID")), signal.SIGHUP)
+    end = time.time() + timeout
+    while True:
+        text = log_since(off)
+        m = RELOAD_END.search(text)
+        if m:
+            return (m.group(1) is not None, int(m.group(1) or m.group(2)),
+                    text[:m.end()])
+        if time.time() > end:
+            raise ReloadError("no reload result in the daemon log %.0fs "
+                              "after SIGHUP" % timeout)
+        time.sleep(0.02)
+
+
+def reload_ok(config=None, how="cli", timeout=30.0):
+    """reload_daemon that must apply; returns the new generation, or raises
+    ReloadError saying why not."""
+    applied, gen, text = reload_daemon(config, how, timeout)
+    if not applied:
+        raise ReloadError("reload (%s) refused: %s" % (
+            how, text.strip()[-300:]))
+    return gen
+
+
+def daemon_status(timeout=30.0):
+    """The daemon's `authrelay -c DAEMON_CONF status --json` object."""
+    p = subprocess.run([env("AUTHRELAY"), "-c", env("DAEMON_CONF"),
+                        "status", "--json"], capture_output=True, text=True,
+                       timeout=timeout)
+    if p.returncode not in (0, 1):
+        raise ReloadError("authrelay status exited %d: %s" % (
+            p.returncode, (p.stdout + p.stderr).strip()[-300:]))
+    return json.loads(p.stdout)
+
+
+def refused(port, timeout=5.0):
+    """Whether a TCP connection to port is refused."""
+    try:
+        s = socket.create_connection((HOST, port), timeout=timeout)
+    except ConnectionRefusedError:
+        return True
+    s.close()
     return False

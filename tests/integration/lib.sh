@@ -597,3 +597,24 @@ timed out after ${AR_PY_WAIT:-60}s"
 	fi
 	return "$rc"
 }
+
+# ar_pycases NAME: run Python code from stdin (as ar_pycase) that reports
+# several cases itself, as "ok - ..." / "not ok - ..." lines (arlib.Report);
+# its output is passed on (other lines as "#" comments) and its cases
+# counted. NAME is reported as not ok if the code reports no failed case
+# but does not exit 0 (a crash, the AR_PY_WAIT timeout).
+ar_pycases() {
+	local name=$1 out rc p f
+	out=$(PYTHONPATH=$AR_LIB_DIR timeout -k 5 "${AR_PY_WAIT:-60}" python3 - 2>&1)
+	rc=$?
+	[ -z "$out" ] || echo "$out" | sed -E '/^((not )?ok - |#)/!s/^/# /'
+	p=$(grep -c '^ok - ' <<<"$out")
+	f=$(grep -c '^not ok - ' <<<"$out")
+	AR_NPASS=$((AR_NPASS + p))
+	AR_NFAIL=$((AR_NFAIL + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		[ "$rc" -eq 124 ] && out="timed out after ${AR_PY_WAIT:-60}s"
+		not_ok "$name" "exit $rc: $(echo "$out" | tail -n 1)"
+	fi
+	return "$rc"
+}

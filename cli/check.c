@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "io/conn.h"
+#include "proxy/runtime.h"
 
 /* A file an account names must be readable by us. */
 static int
@@ -24,15 +26,21 @@ check_readable(const struct config *cfg, const struct cfg_account *a,
 	return -1;
 }
 
-/* The certificate and key load for every TLS listener, as the daemon
-   will load them (after dropping to its user, as we now run). */
+/* The certificate and key, as the daemon loads them (as its user, as we
+   now run), and each listener's TLS settings with them. */
 static int
 check_tls(const struct config *cfg)
 {
-	char err[CLI_ERR_MAX];
+	char err[CLI_ERR_MAX], *errors = NULL;
 	SSL_CTX *ctx;
 	size_t i;
 
+	if (runtime_check_tls(cfg, &errors) == -1) {
+		fprintf(stderr, "%s", errors != NULL ? errors :
+		    "authrelay: out of memory\n");
+		free(errors);
+		return -1;
+	}
 	for (i = 0; i < cfg->nlistens; i++) {
 		const struct cfg_listen *cl = &cfg->listens[i];
 

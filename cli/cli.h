@@ -52,10 +52,14 @@ int	cli_token(const struct config *, const unsigned char *key,
 	    const char *account);
 int	cli_test(const struct config *, const unsigned char *key,
 	    const char *account);
-/* Status of the running daemon: 0 healthy, 1 degraded, 2 unreachable. */
-int	cli_status(const struct config *, int json);
-/* Reload the running daemon: 0 applied, 1 refused, 2 unreachable. */
-int	cli_reload(const struct config *);
+/*
+ * The daemon of config file path, through its control socket: status (0
+ * healthy, 1 degraded, 2 unreachable) and reload (0 applied, 1 refused,
+ * 2 unreachable). They need only the socket's path: a file with errors
+ * elsewhere must not keep an admin from the running daemon.
+ */
+int	cli_status(const char *path, const char *sock, int json);
+int	cli_reload(const char *path, const char *sock);
 
 /*
  * The sealing key from token_key_file into key, and *keyp pointing at it;

@@ -76,7 +76,7 @@ read_reply(int fd, const char *path, size_t *len)
  * daemon is then not running, or not reachable by us).
  */
 static json_t *
-ask(const struct config *cfg, const char *request)
+ask(const char *path, const char *sock, const char *request)
 {
 	struct sockaddr_un sa;
 	json_error_t jerr;
@@ -87,31 +87,31 @@ ask(const struct config *cfg, const char *request)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->control_socket);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		fprintf(stderr, "authrelay: cannot reach the daemon at %s: %s "
-		    "(is it running with %s?)\n", cfg->control_socket,
-		    strerror(errno), cfg->path);
+		    "(is it running with %s?)\n", sock, strerror(errno),
+		    path);
 		if (fd != -1)
 			close(fd);
 		return NULL;
 	}
 	snprintf(line, sizeof(line), "%s\n", request);
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) == -1) {
-		fprintf(stderr, "authrelay: %s: %s\n", cfg->control_socket,
+		fprintf(stderr, "authrelay: %s: %s\n", sock,
 		    strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	text = read_reply(fd, cfg->control_socket, &len);
+	text = read_reply(fd, sock, &len);
 	close(fd);
 	if (text == NULL)
 		return NULL;
 	if ((reply = json_loadb(text, len, 0, &jerr)) == NULL ||
 	    !json_is_object(reply))
 		fprintf(stderr, "authrelay: %s: the daemon's answer is not a "
-		    "JSON object\n", cfg->control_socket);
+		    "JSON object\n", sock);
 	else if (json_object_get(reply, "error") != NULL) {
 		fprintf(stderr, "authrelay: the daemon says: %s\n",
 		    json_string_value(json_object_get(reply, "error")));
@@ -149,7 +149,7 @@ when(json_t *o, const char *key, char *buf, size_t size)
 }
 
 static void
-print_account(const struct config *cfg, json_t *a)
+print_account(const char *path, json_t *a)
 {
 	json_t *c = json_object_get(a, "credential");
 	json_t *k = json_object_get(a, "connections");
@@ -165,7 +165,7 @@ print_account(const struct config *cfg, json_t *a)
 	else if (strcmp(state, "needs-authorize") == 0)
 		printf("    credential: NEEDS AUTHORIZE: %s\n"
 		    "                run: authrelay -c %s authorize %s\n",
-		    str(c, "reason"), cfg->path, str(a, "name"));
+		    str(c, "reason"), path, str(a, "name"));
 	else if (strcmp(state, "failing") == 0)
 		printf("    credential: FAILING: no access token\n");
 	else
@@ -182,7 +182,7 @@ print_account(const struct config *cfg, json_t *a)
 }
 
 static void
-print_status(const struct config *cfg, json_t *st)
+print_status(const char *path, json_t *st)
 {
 	json_t *r = json_object_get(st, "last_reload"), *v, *line;
 	char t[CLI_TIME_MAX];
@@ -206,20 +206,19 @@ print_status(const struct config *cfg, json_t *st)
 		    str(v, "address"), str(v, "mode"), num(v, "sessions"));
 	printf("accounts:\n");
 	json_array_foreach(json_object_get(st, "accounts"), i, v)
-		print_account(cfg, v);
+		print_account(path, v);
 	printf("health: %s\n", json_is_true(json_object_get(st,
 	    "healthy")) ? "healthy" : "DEGRADED (an account cannot get a "
 	    "token)");
 }
 
-/* Status of the running daemon: 0 healthy, 1 degraded, 2 unreachable. */
 int
-cli_status(const struct config *cfg, int json)
+cli_status(const char *path, const char *sock, int json)
 {
 	json_t *st;
 	int r;
 
-	if ((st = ask(cfg, "status")) == NULL)
+	if ((st = ask(path, sock, "status")) == NULL)
 		return CTL_UNREACHABLE;
 	r = json_is_true(json_object_get(st, "healthy")) ? CTL_HEALTHY :
 	    CTL_DEGRADED;
@@ -227,20 +226,19 @@ cli_status(const struct config *cfg, int json)
 		json_dumpf(st, stdout, JSON_COMPACT);
 		printf("\n");
 	} else
-		print_status(cfg, st);
+		print_status(path, st);
 	json_decref(st);
 	return r;
 }
 
-/* Reload the running daemon: 0 applied, 1 refused, 2 unreachable. */
 int
-cli_reload(const struct config *cfg)
+cli_reload(const char *path, const char *sock)
 {
 	json_t *rep, *line;
 	int applied;
 	size_t i;
 
-	if ((rep = ask(cfg, "reload")) == NULL)
+	if ((rep = ask(path, sock, "reload")) == NULL)
 		return CTL_UNREACHABLE;
 	applied = strcmp(str(rep, "result"), "applied") == 0;
 	if (applied)
@@ -250,8 +248,9 @@ cli_reload(const struct config *cfg)
 		fprintf(stderr, "reload refused: the daemon keeps its running "
 		    "configuration (generation %lld)\n",
 		    num(rep, "generation"));
+	/* FILE:LINE: first on the line, as check prints them. */
 	json_array_foreach(json_object_get(rep, "report"), i, line)
-		fprintf(applied ? stdout : stderr, "  %s\n",
+		fprintf(applied ? stdout : stderr, "%s\n",
 		    json_string_value(line));
 	json_decref(rep);
 	return applied ? CTL_APPLIED : CTL_REFUSED;

@@ -25,6 +25,7 @@
 /* What a command needs. */
 #define NEED_CONFIG	0x01	/* the config, loaded and validated */
 #define NEED_STATE	0x02	/* the sealing key and the daemon's user */
+#define NEED_SOCKET	0x04	/* only the control socket's path */
 
 /* One command: its name, whether it takes ACCOUNT, what it needs. */
 struct command {
@@ -42,8 +43,8 @@ static const struct command commands[] = {
 	{ "token", 1, NEED_CONFIG | NEED_STATE, 0 },
 	{ "test", 1, NEED_CONFIG | NEED_STATE, 0 },
 	{ "set-token", 1, NEED_CONFIG | NEED_STATE, 0 },
-	{ "status", 0, NEED_CONFIG, OPT_JSON },
-	{ "reload", 0, NEED_CONFIG, 0 },
+	{ "status", 0, NEED_SOCKET, OPT_JSON },
+	{ "reload", 0, NEED_SOCKET, 0 },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -253,10 +254,6 @@ dispatch(const struct args *a, struct config *cfg)
 	const unsigned char *keyp;
 	int r;
 
-	if (strcmp(a->cmd->name, "status") == 0)
-		return cli_status(cfg, a->json);
-	if (strcmp(a->cmd->name, "reload") == 0)
-		return cli_reload(cfg);
 	/* The key as the daemon reads it (before it drops root), then the
 	   daemon's user, so that what is written is the daemon's. */
 	if (cli_seal_key(cfg, key, &keyp) == -1)
@@ -264,6 +261,22 @@ dispatch(const struct args *a, struct config *cfg)
 	r = cli_become(cfg) == -1 ? CLI_FAIL : dispatch_state(a, cfg, keyp);
 	explicit_bzero(key, sizeof(key));
 	return r;
+}
+
+/* status and reload: the daemon judges the file, not us. */
+static int
+control_command(const struct args *a)
+{
+	char sock[CONFIG_PATH_MAX];
+
+	if (config_control_socket(a->path, sock, sizeof(sock)) == -1) {
+		fprintf(stderr, "authrelay: cannot read %s: %s\n", a->path,
+		    strerror(errno));
+		return CLI_USAGE;
+	}
+	if (strcmp(a->cmd->name, "status") == 0)
+		return cli_status(a->path, sock, a->json);
+	return cli_reload(a->path, sock);
 }
 
 int
@@ -279,6 +292,8 @@ main(int argc, char **argv)
 
 	if ((r = parse_args(argc, argv, &a)) != 0)
 		return r == 1 ? CLI_OK : CLI_USAGE;
+	if (a.cmd->needs & NEED_SOCKET)
+		return control_command(&a);
 	if (!(a.cmd->needs & NEED_CONFIG))
 		return cli_hash_password();
 	if ((cfg = config_load(a.path, &errors)) == NULL) {

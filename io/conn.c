@@ -553,7 +553,7 @@ conn_tls_server_ctx(const char *cert, const char *key, int min_version,
 	if (legacy)
 		SSL_CTX_set_security_level(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		tls_err(err, errsize, "cannot load certificate", cert);
+		tls_err(err, errsize, CONN_TLS_CERT_ERROR, cert);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {

@@ -92,6 +92,9 @@ int	conn_write(struct conn *, const void *, size_t);
 
 /* The cipher list of a server context below TLS 1.2 without its own. */
 #define CONN_TLS_LEGACY_CIPHERS	"DEFAULT:@SECLEVEL=0"
+/* How conn_tls_server_ctx's reason starts when the certificate is at
+   fault (otherwise the key is, or the listener's settings). */
+#define CONN_TLS_CERT_ERROR	"cannot load certificate"
 
 /*
  * TLS contexts: TLS 1.2 minimum, partial writes, released buffers. The

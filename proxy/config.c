@@ -2146,6 +2146,50 @@ fail:
 }
 
 /*
+ * Read path into a new p->cf (NULL when out of memory), key by key, the
+ * whole-file checks aside. Returns 0 when the file could be read to its
+ * end (there may be errors in p), -1 when not.
+ */
+static int
+parse_file(struct parse *p, const char *path)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->path = path;
+	if (config_new(p, path) == NULL) {
+		p->oom = 1;
+		return -1;
+	}
+	if ((p->f = fopen(path, "re")) == NULL) {
+		perr(p, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	r = ini_parse_stream(reader, p, handler, p);
+	section_end(p);
+	if (p->read_errno != 0)
+		perr(p, p->lineno + 1, NULL, NULL, "read error: %s",
+		    strerror(p->read_errno));
+	else if (r == -2)
+		p->oom = 1;
+	else if (r != 0 && p->nerrs == 0)
+		perr(p, r, NULL, NULL, "syntax error");
+	fclose(p->f);
+	return p->oom || p->read_errno != 0 ? -1 : 0;
+}
+
+static void
+parse_done(struct parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nerrs; i++)
+		free(p->errs[i].text);
+	free(p->errs);
+	free(p->refs);
+}
+
+/*
  * Read and validate path. Returns the config, or NULL with *errors set to a
  * malloc'd text of one line per problem, "PATH:LINE: [section] key: what is
  * wrong" (LINE 0 for whole-file problems such as a missing listen), with no
@@ -2155,51 +2199,46 @@ struct config *
 config_load(const char *path, char **errors)
 {
 	struct parse p;
-	struct config *cf = NULL;
-	size_t i;
-	int r;
+	struct config *cf;
 
-	memset(&p, 0, sizeof(p));
-	p.path = path;
 	if (errors != NULL)
 		*errors = NULL;
-	if ((cf = config_new(&p, path)) == NULL) {
-		p.oom = 1;
-		goto done;
-	}
-	if ((p.f = fopen(path, "re")) == NULL) {
-		perr(&p, 0, NULL, NULL, "cannot open: %s", strerror(errno));
-		goto done;
-	}
-	r = ini_parse_stream(reader, &p, handler, &p);
-	section_end(&p);
-	if (p.read_errno != 0)
-		perr(&p, p.lineno + 1, NULL, NULL, "read error: %s",
-		    strerror(p.read_errno));
-	else if (r == -2)
-		p.oom = 1;
-	else if (r != 0 && p.nerrs == 0)
-		perr(&p, r, NULL, NULL, "syntax error");
-	fclose(p.f);
-	if (!p.oom && p.read_errno == 0) {
+	if (parse_file(&p, path) == 0) {
 		validate_server(&p);
 		validate_listeners(&p);
 		validate_sections(&p);
 		validate_noauth(&p);
 	}
+	cf = p.cf;
 
-done:
 	if (p.oom || p.nerrs > 0 || p.dropped > 0) {
 		if (errors != NULL)
 			*errors = join_errors(&p);
 		config_free(cf);
 		cf = NULL;
 	}
-	for (i = 0; i < p.nerrs; i++)
-		free(p.errs[i].text);
-	free(p.errs);
-	free(p.refs);
+	parse_done(&p);
 	return cf;
+}
+
+/*
+ * The control_socket of the file at path, even when other parts of it are
+ * wrong (so that status and reload still reach the daemon): its value,
+ * or the default when it is not given or not valid. -1 when the file
+ * cannot be read at all.
+ */
+int
+config_control_socket(const char *path, char *out, size_t size)
+{
+	struct parse p;
+	int r;
+
+	r = parse_file(&p, path);
+	snprintf(out, size, "%s", p.cf != NULL && p.cf->control_socket !=
+	    NULL ? p.cf->control_socket : CONFIG_CONTROL_DEFAULT);
+	config_free(p.cf);
+	parse_done(&p);
+	return r;
 }
 
 /* Free a config; NULL does nothing. Wipes client secrets. */
@@ -2375,6 +2414,15 @@ word_name(const struct word *t, size_t n, int v)
 		if (t[i].value == v)
 			return t[i].name;
 	return "unknown";
+}
+
+/* The line of [server] key name in cf's file; 0 if it was not given. */
+int
+config_server_line(const struct config *cf, const char *name)
+{
+	size_t i = key_index(S_SERVER, name);
+
+	return i < NKEYS ? cf->key_line[i] : 0;
 }
 
 /* A listener mode as the config writes it: starttls, tls, plain. */

@@ -176,8 +176,18 @@ struct config {
  * secret value in it. The caller frees *errors.
  */
 struct config	*config_load(const char *path, char **errors);
+/*
+ * The control_socket of the file at path, even when other parts of it are
+ * wrong (so that status and reload still reach the daemon): its value,
+ * or the default when it is not given or not valid. -1 when the file
+ * cannot be read at all.
+ */
+int		 config_control_socket(const char *path, char *out,
+		    size_t size);
 /* Free a config; NULL does nothing. Wipes client secrets. */
 void		 config_free(struct config *);
+/* The line of [server] key name in cf's file; 0 if it was not given. */
+int		 config_server_line(const struct config *, const char *name);
 /* A listener mode as the config writes it: starttls, tls, plain. */
 const char	*config_mode_name(enum listen_mode);
 /* An OpenSSL TLS version as the config writes it: TLSv1.2, ... */

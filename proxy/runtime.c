@@ -64,6 +64,37 @@ build_providers(struct runtime *rt, char **errors)
 	return 0;
 }
 
+/*
+ * The certificate and key load and match, as the user we run as: each
+ * problem once, at the key's line, rather than once per listener. 0, or
+ * -1 with a line in *errors. Nothing to load without a TLS listener.
+ */
+int
+runtime_check_tls(const struct config *cfg, char **errors)
+{
+	const char *key = "tls_key";
+	char err[ERRF_LINE_MAX];
+	SSL_CTX *ctx;
+	size_t i;
+
+	for (i = 0; i < cfg->nlistens; i++)
+		if (cfg->listens[i].mode != LISTEN_PLAIN)
+			break;
+	if (i == cfg->nlistens)
+		return 0;
+	if ((ctx = conn_tls_server_ctx(cfg->tls_cert, cfg->tls_key, 0, NULL,
+	    err, sizeof(err))) != NULL) {
+		SSL_CTX_free(ctx);
+		return 0;
+	}
+	if (strncmp(err, CONN_TLS_CERT_ERROR, strlen(CONN_TLS_CERT_ERROR)) ==
+	    0)
+		key = "tls_cert";
+	errf_append(errors, "%s:%d: [server] %s: %s", cfg->path,
+	    config_server_line(cfg, key), key, err);
+	return -1;
+}
+
 /* Each listener: its TLS context from the files as they are now, and the
    socket of its address (kept, or bound now). */
 static int
@@ -74,6 +105,8 @@ build_listeners(struct runtime *rt, const struct runtime_env *env,
 	char err[ERRF_LINE_MAX];
 	size_t i;
 
+	if (runtime_check_tls(cfg, errors) == -1)
+		return -1;
 	if (cfg->nlistens > 0 && (rt->listeners = calloc(cfg->nlistens,
 	    sizeof(*rt->listeners))) == NULL)
 		return -1;

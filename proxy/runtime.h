@@ -67,6 +67,12 @@ struct runtime	*runtime_build(const struct runtime_env *, struct config *cfg,
 		    const struct runtime *prev, unsigned long id,
 		    char **errors);
 /*
+ * The certificate and key load and match, as the user we run as: each
+ * problem once, at the key's line, rather than once per listener. 0, or
+ * -1 with a line in *errors. Nothing to load without a TLS listener.
+ */
+int		 runtime_check_tls(const struct config *, char **errors);
+/*
  * next takes over from prev (NULL at start): accounts kept take next's
  * limits, listeners and accounts only prev used are stopped and retired.
  * -1 when out of memory, with some kept accounts not yet updated.

@@ -401,7 +401,7 @@ EOF
 OLD_FP=$(file_fp "$AR_CERTS/server.pem")
 NEW_FP=$(file_fp "$W/renewed.pem")
 
-name="certificate renewed on disk with a key that does not match: 'authrelay reload' is refused by the daemon (exit 1, FILE:LINE); the old certificate is still served"
+name="certificate renewed on disk with a key that does not match: 'authrelay reload' is refused by the daemon (exit 1, FILE:LINE: [server] tls_key); the old certificate is still served"
 cp "$W/renewed.pem" "$AR_CERTS/server.pem"
 off=$(stat -c %s "$DAEMON_LOG")
 reload_cli "$W/reload-mismatch.out"
@@ -409,8 +409,8 @@ rc=$?
 fp=$(served_fp "$AR_TLS_PORT")
 if [ "$rc" -ne 1 ]; then
 	not_ok "$name" "exit $rc, want 1" "$W/reload-mismatch.out"
-elif ! grep -q "^ *$DAEMON_CONF:[0-9]*: " "$W/reload-mismatch.out"; then
-	not_ok "$name" "no FILE:LINE error" "$W/reload-mismatch.out"
+elif ! grep -q "^$DAEMON_CONF:[0-9]*: \[server\] tls_key: key does not match certificate" "$W/reload-mismatch.out"; then
+	not_ok "$name" "no 'FILE:LINE: [server] tls_key: key does not match certificate'" "$W/reload-mismatch.out"
 elif ! tail -c +$((off + 1)) "$DAEMON_LOG" |
     grep -q "reload refused: the running configuration stays"; then
 	not_ok "$name" "the daemon logged no refusal (did the command reach it?)" \

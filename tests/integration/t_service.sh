@@ -575,8 +575,8 @@ if [ "$RC" != 1 ]; then
 	not_ok "$name" "exit $RC, want 1" "$C/rl-refused.out" "$f"
 elif ! grep -q "^reload refused: the daemon keeps its running configuration (generation $gen)" "$f"; then
 	not_ok "$name" "no 'reload refused: ... (generation $gen)'" "$f"
-elif ! grep -q "^  $DAEMON_CONF:5: listener 127.0.0.1:$MOCK_SMTP_PORT" "$f"; then
-	not_ok "$name" "no '  $DAEMON_CONF:5: listener ...' report line" "$f"
+elif ! grep -q "^$DAEMON_CONF:5: listener 127.0.0.1:$MOCK_SMTP_PORT" "$f"; then
+	not_ok "$name" "no '$DAEMON_CONF:5: listener ...' report line" "$f"
 else
 	ok "$name"
 fi

@@ -409,8 +409,8 @@ rc=$?
 fp=$(served_fp "$AR_TLS_PORT")
 if [ "$rc" -ne 1 ]; then
 	not_ok "$name" "exit $rc, want 1" "$W/reload-mismatch.out"
-elif ! grep -q "^$DAEMON_CONF:[0-9]*: \[server\] tls_key: key does not match certificate" "$W/reload-mismatch.out"; then
-	not_ok "$name" "no 'FILE:LINE: [server] tls_key: key does not match certificate'" "$W/reload-mismatch.out"
+elif ! grep -q "^$DAEMON_CONF:[0-9]*: \[server\] tls_key: " "$W/reload-mismatch.out"; then
+	not_ok "$name" "no 'FILE:LINE: [server] tls_key: ...'" "$W/reload-mismatch.out"
 elif ! tail -c +$((off + 1)) "$DAEMON_LOG" |
     grep -q "reload refused: the running configuration stays"; then
 	not_ok "$name" "the daemon logged no refusal (did the command reach it?)" \

@@ -398,14 +398,11 @@ def log_text():
 
 # --- OAuth: relaying, token files, PKCE ---------------------------------------
 
-def relay_one(subject, tls=False):
-    """One session (AUTH PLAIN, one message to rcpt@example.org); None if
-    the message was accepted and stored byte for byte, else a diagnosis."""
+def finish_message(c, msg, rcpt):
+    """On client c, after MAIL and RCPT TO:<rcpt>: DATA, msg, QUIT. None if
+    the message was accepted and stored byte for byte, else a
+    diagnosis."""
     before = msgs()
-    msg = message(subject, ["Relayed with an OAuth token.", ".dot line"])
-    c = session(tls=tls)
-    c.expect("MAIL FROM:<%s>" % USER, 250)
-    c.expect("RCPT TO:<rcpt@example.org>", 250)
     c.expect("DATA", 354)
     c.send(stuff(msg))
     r = c.reply()
@@ -415,7 +412,17 @@ def relay_one(subject, tls=False):
     new = new_msgs(before)
     if len(new) != 1:
         return "stored %d messages, want 1" % len(new)
-    return check_stored(new[0], msg, USER, ["rcpt@example.org"])
+    return check_stored(new[0], msg, USER, [rcpt])
+
+
+def relay_one(subject, tls=False):
+    """One session (AUTH PLAIN, one message to rcpt@example.org); None if
+    the message was accepted and stored byte for byte, else a diagnosis."""
+    msg = message(subject, ["Relayed with an OAuth token.", ".dot line"])
+    c = session(tls=tls)
+    c.expect("MAIL FROM:<%s>" % USER, 250)
+    c.expect("RCPT TO:<rcpt@example.org>", 250)
+    return finish_message(c, msg, "rcpt@example.org")
 
 
 def auth_reply(tls=False):

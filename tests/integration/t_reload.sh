@@ -482,22 +482,12 @@ def add():
               % (P4, P4)):
         if l not in log:
             return "no '%s' line" % l
-    before = arlib.msgs()
     msg = arlib.message("new tls listener",
                         ["Through a listener the reload added."])
     c = arlib.session(port=P3, tls=True)
     c.expect("MAIL FROM:<%s>" % arlib.USER, 250)
     c.expect("RCPT TO:<rcpt@example.org>", 250)
-    c.expect("DATA", 354)
-    c.send(arlib.stuff(msg))
-    r = c.reply()
-    c.quit()
-    if r.code != 250:
-        return "new [listener extra]: end of DATA -> %r" % r.lines
-    new = arlib.new_msgs(before)
-    if len(new) != 1:
-        return "new [listener extra]: stored %d messages, want 1" % len(new)
-    d = arlib.check_stored(new[0], msg, arlib.USER, ["rcpt@example.org"])
+    d = arlib.finish_message(c, msg, "rcpt@example.org")
     if d:
         return "new [listener extra]: " + d
     c = arlib.Client(P4)
@@ -515,19 +505,9 @@ rep.case("reload adds a [listener] section (tls) and a listen line "
          "lists 4", add)
 
 def finish():
-    before = arlib.msgs()
     msg = arlib.message("kept listener",
                         ["Open across the reload that added listeners."])
-    kept.expect("DATA", 354)
-    kept.send(arlib.stuff(msg))
-    r = kept.reply()
-    kept.quit()
-    if r.code != 250:
-        return "end of DATA -> %r" % r.lines
-    new = arlib.new_msgs(before)
-    if len(new) != 1:
-        return "stored %d messages, want 1" % len(new)
-    return arlib.check_stored(new[0], msg, arlib.USER, ["kept@example.org"])
+    return arlib.finish_message(kept, msg, "kept@example.org")
 rep.case("a transaction open on a kept listener across the reload "
          "completes (250, stored)", finish)
 rep.exit()
@@ -572,19 +552,9 @@ rep.case("reload removes both: new connections are refused, the log says "
          "'stopped listening', status lists 2, the kept ones relay", remove)
 
 def finish():
-    before = arlib.msgs()
     msg = arlib.message("removed listener",
                         ["Open on a listener the reload removed."])
-    doomed.expect("DATA", 354)
-    doomed.send(arlib.stuff(msg))
-    r = doomed.reply()
-    doomed.quit()
-    if r.code != 250:
-        return "end of DATA -> %r" % r.lines
-    new = arlib.new_msgs(before)
-    if len(new) != 1:
-        return "stored %d messages, want 1" % len(new)
-    return arlib.check_stored(new[0], msg, arlib.USER, ["doomed@example.org"])
+    return arlib.finish_message(doomed, msg, "doomed@example.org")
 rep.case("a transaction open on a removed listener completes (250, "
          "stored)", finish)
 rep.exit()

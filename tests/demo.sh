@@ -3,8 +3,9 @@
 # endpoint and an XOAUTH2 SMTP server) and authrelay in front of it, with a
 # generated test certificate, all on 127.0.0.1; sends one message through
 # the gateway with swaks (AUTH PLAIN over STARTTLS); shows the SMTP
-# transcript, then the message and envelope as the provider stored them;
-# stops everything. Exits non-zero if the message was not delivered.
+# transcript, then the message and envelope as the provider stored them,
+# and the daemon's status as an admin sees it; stops everything. Exits
+# non-zero if the message was not delivered.
 
 # Started by "sh" from the Makefile: the rest is bash.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -75,6 +76,9 @@ cat "$p.env"
 
 heading "What authrelay logged for it"
 tail -n +$((startup_lines + 1)) "$DAEMON_LOG"
+
+heading "What an admin sees: authrelay status"
+"$AUTHRELAY" -c "$DAEMON_CONF" status
 
 heading "Delivered. Stopping."
 exit 0

@@ -1781,6 +1781,10 @@ validate_server(struct parse *p)
 	if (tls && cf->tls_key == NULL && !server_seen(p, "tls_key"))
 		perr(p, p->server_line, "server", "tls_key",
 		    "missing (required with a tls or starttls listener)");
+	if (cf->group != NULL && cf->user == NULL && !server_seen(p, "user"))
+		perr(p, config_server_line(p->cf, "group"), "server", "group",
+		    "only with user (the group of the user the daemon runs "
+		    "as)");
 	if (cf->hostname != NULL || server_seen(p, "hostname"))
 		return;
 	if (gethostname(host, sizeof(host)) == -1 ||

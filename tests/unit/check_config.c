@@ -1700,6 +1700,12 @@ START_TEST(test_config_privileges)
 	ck_assert(has_error(errs, 7, "[server] control_socket: must be an "
 	    "absolute path"));
 	free(errs);
+
+	cf = load(SERVER "group = root\n" ACCOUNT USER, &errs);
+	ck_assert_ptr_null(cf);
+	ck_assert_uint_eq(count_lines(errs), 1);
+	ck_assert(has_error(errs, 5, "[server] group: only with user"));
+	free(errs);
 }
 END_TEST
 

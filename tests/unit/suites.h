@@ -24,6 +24,7 @@ Suite	*authorize_suite(void);
 Suite	*cidr_suite(void);
 Suite	*fromrewrite_suite(void);
 Suite	*pool_suite(void);
+Suite	*proxyproto_suite(void);
 Suite	*docs_suite(void);
 
 #endif

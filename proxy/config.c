@@ -84,6 +84,10 @@
 #define TOKEN_WAIT_MIN		1
 #define TOKEN_WAIT_MAX		600
 #define IDLE_TIMEOUT_MIN	0	/* 0: no connection reuse */
+#define PENALTY_MAX_MIN		0	/* auth_penalty_max; 0: no penalty */
+#define PENALTY_MAX_MAX		3600
+#define AUTH_FAILURES_MIN	1	/* max_auth_failures */
+#define AUTH_FAILURES_MAX	100
 #define UPSTREAMS_MIN		1	/* max_upstream_connections */
 #define UPSTREAMS_MAX		100
 /* max_upstream_connections of a custom provider's accounts by default. */
@@ -178,6 +182,20 @@ static const struct key keys[] = {
 	    REFRESH_MARGIN_MIN, REFRESH_MARGIN_MAX, "300", K_RESTART },
 	{ S_SERVER, "token_wait_timeout", T_LONG, SRV(token_wait_timeout),
 	    TOKEN_WAIT_MIN, TOKEN_WAIT_MAX, "30", K_RESTART },
+	{ S_SERVER, "auth_penalty_max", T_LONG, SRV(auth_penalty_max),
+	    PENALTY_MAX_MIN, PENALTY_MAX_MAX, "15", 0 },
+	{ S_SERVER, "max_auth_failures", T_LONG, SRV(max_auth_failures),
+	    AUTH_FAILURES_MIN, AUTH_FAILURES_MAX, "3", 0 },
+	{ S_SERVER, "max_connections_per_ip", T_LONG,
+	    SRV(max_connections_per_ip), CONNECTIONS_MIN, CONNECTIONS_MAX,
+	    "50", 0 },
+	{ S_SERVER, "tls_handshake_timeout", T_LONG,
+	    SRV(tls_handshake_timeout), TIMEOUT_MIN, TIMEOUT_MAX, "30", 0 },
+	{ S_SERVER, "auth_timeout", T_LONG, SRV(auth_timeout), TIMEOUT_MIN,
+	    TIMEOUT_MAX, "30", 0 },
+	{ S_SERVER, "upstream_hold_timeout", T_LONG,
+	    SRV(upstream_hold_timeout), IDLE_TIMEOUT_MIN, TIMEOUT_MAX, "10",
+	    0 },
 	{ S_SERVER, "user", T_SYSUSER, SRV(user), 0, 0, NULL, K_RESTART },
 	{ S_SERVER, "group", T_SYSGROUP, SRV(group), 0, 0, NULL, K_RESTART },
 	{ S_SERVER, "control_socket", T_PATH, SRV(control_socket), 0, 0,

@@ -151,6 +151,16 @@ struct config {
 	long			 upstream_idle_timeout;	/* s, default 60; 0: no
 							   reuse */
 	long			 auth_threads;		/* default 2 */
+	long			 auth_penalty_max;	/* s, default 15; 0: no
+							   penalty */
+	long			 max_auth_failures;	/* per connection, 3 */
+	long			 max_connections_per_ip;	/* default 50 */
+	long			 tls_handshake_timeout;	/* s, default 30 */
+	long			 auth_timeout;	/* s from connect to AUTH (or an
+						   auth = none MAIL), 30 */
+	long			 upstream_hold_timeout;	/* s an idle session
+						   keeps its provider
+						   connection; 0: for ever */
 	int			 log_level;	/* enum log_level, default info */
 	char			*user;		/* run as; NULL: as started */
 	char			*group;		/* NULL: the user's group */

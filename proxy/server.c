@@ -257,7 +257,7 @@ server_workers(struct server *srv, const struct config *cfg)
 		return -1;
 	}
 	srv->authq = workq_new(srv->loop, (int)cfg->auth_threads,
-	    SERVER_AUTH_QUEUE_MAX);
+	    SESSION_AUTH_QUEUE_MAX);
 	srv->resolveq = workq_new(srv->loop, SERVER_RESOLVE_THREADS,
 	    SERVER_RESOLVE_QUEUE_MAX);
 	if (srv->authq == NULL || srv->resolveq == NULL) {
@@ -266,6 +266,11 @@ server_workers(struct server *srv, const struct config *cfg)
 	}
 	if ((srv->oauth = oauth_new(srv->loop, &oo)) == NULL) {
 		fprintf(stderr, "authrelay: cannot set up token handling\n");
+		return -1;
+	}
+	if ((srv->sessions.penalty = penalty_new(srv->loop)) == NULL ||
+	    (srv->sessions.ipcount = ipcount_new()) == NULL) {
+		fprintf(stderr, "authrelay: out of memory\n");
 		return -1;
 	}
 	return 0;
@@ -390,6 +395,8 @@ server_free(struct server *srv)
 	struct listener *l, *next;
 
 	session_close_all(&srv->sessions);
+	penalty_free(srv->sessions.penalty);
+	ipcount_free(srv->sessions.ipcount);
 	control_free(srv->control);
 	notify_stop(&srv->notify);
 	/* Before the resolver and the token manager its accounts use. */

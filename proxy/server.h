@@ -32,7 +32,6 @@
 #include "proxy/session.h"
 
 /* Limits. */
-#define SERVER_AUTH_QUEUE_MAX	1024	/* password checks waiting */
 #define SERVER_RESOLVE_THREADS	2
 #define SERVER_RESOLVE_QUEUE_MAX 1024	/* name look-ups waiting */
 #define SERVER_SHUTDOWN_GRACE	30	/* s for DATA to finish on SIGTERM */

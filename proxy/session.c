@@ -21,6 +21,8 @@
 #include "io/log.h"
 #include "proxy/auth.h"
 #include "proxy/cidr.h"
+#include "proxy/ipcount.h"
+#include "proxy/penalty.h"
 #include "proxy/datafilter.h"
 #include "proxy/fromrewrite.h"
 #include "proxy/sasl.h"
@@ -35,6 +37,7 @@ enum s_state {
 	S_AUTH_PLAIN,		/* waiting for the PLAIN response */
 	S_AUTH_LOGIN_USER,	/* waiting for the LOGIN user name */
 	S_AUTH_LOGIN_PASS,	/* waiting for the LOGIN password */
+	S_AUTH_PENALTY,		/* the address's turn and penalty */
 	S_AUTH_CHECK,		/* password check on a worker */
 	S_AUTH_UPSTREAM,	/* provider connect + XOAUTH2 */
 	S_AUTH_FAILWAIT,	/* delaying the 535 */
@@ -50,7 +53,7 @@ enum s_state {
 
 static const char *s_names[] = {
 	"tls", "cmd", "auth-plain", "auth-login-user", "auth-login-pass",
-	"auth-check", "auth-upstream", "auth-failwait", "reconnect",
+	"auth-penalty", "auth-check", "auth-upstream", "auth-failwait", "reconnect",
 	"noauth-upstream", "relay", "data-wait", "data", "data-end", "closing",
 };
 _Static_assert(sizeof(s_names) / sizeof(s_names[0]) == S_CLOSING + 1,
@@ -66,8 +69,14 @@ struct session {
 	struct session		*prev, *next;
 	enum s_state		 state;
 	struct conn		 c;
-	ev_timer		 timer;		/* client idle timeout */
+	ev_timer		 timer;		/* the state's client timeout */
 	ev_timer		 delay;		/* failed AUTH delay */
+	ev_timer		 authdl;	/* auth_timeout from connect */
+	ev_timer		 hold;		/* upstream_hold_timeout */
+	int			 auth_late;	/* ... passed while we were busy */
+	int			 line_done;	/* a command line was taken:
+						   its timeout starts afresh */
+	int			 ip_counted;	/* in max_connections_per_ip */
 	struct sockaddr_storage	 peer;		/* the client's address */
 	char			 host[INET6_ADDRSTRLEN];
 	int			 greeted;	/* the 220 was sent */
@@ -78,6 +87,11 @@ struct session {
 	const char		*mech;
 	char			 user[SASL_USER_MAX];
 	struct auth_job		*auth;
+	struct penalty_wait	 pen;		/* the address's turn */
+	char			 pass[SASL_PASS_MAX];	/* secret, while the
+						   turn is awaited */
+	ev_tstamp		 check_t0;	/* the password check began */
+	long			 auth_failures;
 	const struct cfg_user	*cu;
 	const struct gen_account *ga;
 	int			 authed;	/* by AUTH, or mapped by network
@@ -219,10 +233,17 @@ s_error(struct session *s)
 	return 1;
 }
 
-/* Back to reading commands, unless the server is stopping. */
+/* Back to reading commands, unless the server is stopping or the time
+   to authenticate ran out while we were busy. */
 static void
 s_ready(struct session *s)
 {
+	if (!s->authed && s->auth_late) {
+		s_close_with(s, "timeout before authentication",
+		    "421 4.4.2 %s Error: timeout exceeded",
+		    s->rt->cfg->hostname);
+		return;
+	}
 	if (s->env->stopping) {
 		s_close_with(s, "shutdown",
 		    "421 4.3.2 %s Service shutting down",
@@ -230,6 +251,55 @@ s_ready(struct session *s)
 		return;
 	}
 	s_enter(s, S_CMD);
+}
+
+/* Authenticated, by AUTH or by network: auth_timeout is over. */
+static void
+s_authed(struct session *s)
+{
+	s->authed = 1;
+	ev_timer_stop(s->env->loop, &s->authdl);
+}
+
+/*
+ * auth_timeout passed without a login: close now if the client is the one
+ * to act, else once what we are busy with (a check, the provider) is done.
+ */
+static void
+s_authdl_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->authed)
+		return;
+	switch (s->state) {
+	case S_TLS:
+	case S_CMD:
+	case S_AUTH_PLAIN:
+	case S_AUTH_LOGIN_USER:
+	case S_AUTH_LOGIN_PASS:
+	case S_AUTH_PENALTY:
+	case S_AUTH_FAILWAIT:
+		log_info(s->id, "timeout before authentication state=%s "
+		    "auth_timeout=%ld", s_names[s->state],
+		    s->rt->cfg->auth_timeout);
+		if (s->state == S_TLS) {
+			s_free(s, "timeout before authentication");
+			return;
+		}
+		penalty_cancel(s->env->penalty, &s->pen);
+		explicit_bzero(s->pass, sizeof(s->pass));
+		ev_timer_stop(s->env->loop, &s->delay);
+		s_close_with(s, "timeout before authentication",
+		    "421 4.4.2 %s Error: timeout exceeded",
+		    s->rt->cfg->hostname);
+		s_update(s);
+		return;
+	default:
+		s->auth_late = 1;
+	}
 }
 
 static void
@@ -562,22 +632,77 @@ static void	s_up_unavailable(struct session *, const char *);
 
 /*
  * Check the password on a worker; unknown users, and auth = none users
- * (who have no password), cost the same time and fail.
+ * (who have no password), cost the same time and fail. Runs when the
+ * address's turn has come (penalty.h).
  */
 static void
-s_auth_verify(struct session *s, const char *pass)
+s_auth_check(struct session *s)
 {
 	s->cu = config_user(s->rt->cfg, s->user);
+	s->check_t0 = ev_now(s->env->loop);
 	s->auth = auth_check(s->env->authq, s->cu != NULL &&
 	    !s->cu->auth_none ? s->cu->password_hash : s->env->dummy_hash,
-	    pass, s_auth_done, s);
+	    s->pass, s_auth_done, s);
+	explicit_bzero(s->pass, sizeof(s->pass));
 	if (s->auth == NULL) {
-		log_warn(s->id, "auth queue full user=%s", s->user);
-		s_reply(s, "454 4.3.0 Try again later");
+		/* Not this address's fault: its turn goes back uncounted. */
+		penalty_cancel(s->env->penalty, &s->pen);
+		log_warn(s->id, "auth queue full (%d checks waiting) user=%s",
+		    SESSION_AUTH_QUEUE_MAX, s->user);
+		s_reply(s, "454 4.7.0 Temporary authentication failure: server "
+		    "busy, try again later");
 		s_ready(s);
 		return;
 	}
 	s_enter(s, S_AUTH_CHECK);
+}
+
+/* The address's turn came, its penalty passed. */
+static void
+s_penalty_go(void *arg)
+{
+	struct session *s = arg;
+
+	if (s->magic != SESSION_MAGIC)
+		abort();
+	s_auth_check(s);
+	if (s->state != S_AUTH_CHECK)
+		s_process(s);
+	s_update(s);
+}
+
+/*
+ * A password to check: at once, or after the client address's penalty
+ * (penalty.h), one attempt per address at a time.
+ */
+static void
+s_auth_verify(struct session *s, const char *pass)
+{
+	double delay;
+	unsigned failures;
+
+	snprintf(s->pass, sizeof(s->pass), "%s", pass);
+	switch (penalty_enter(s->env->penalty,
+	    (const struct sockaddr *)&s->peer, &s->pen, s_penalty_go, s,
+	    s->rt->cfg->auth_penalty_max, &delay, &failures)) {
+	case PENALTY_GO:
+		s_auth_check(s);
+		return;
+	case PENALTY_WAIT:
+		if (failures > 0)
+			log_warn(s->id, "unknown[%s]: auth penalty %.0f s after "
+			    "%u failures", s->host, delay, failures);
+		s_enter(s, S_AUTH_PENALTY);
+		return;
+	case PENALTY_FULL:
+		break;
+	}
+	explicit_bzero(s->pass, sizeof(s->pass));
+	log_warn(s->id, "unknown[%s]: auth penalty table or queue full",
+	    s->host);
+	s_reply(s, "454 4.7.0 Temporary authentication failure: try again "
+	    "later");
+	s_ready(s);
 }
 
 static void
@@ -588,6 +713,16 @@ s_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	s_reply(s, "535 5.7.8 Error: authentication failed");
+	if (++s->auth_failures >= s->rt->cfg->max_auth_failures) {
+		log_warn(s->id, "unknown[%s]: too many failed AUTH attempts "
+		    "(max_auth_failures=%ld)", s->host,
+		    s->rt->cfg->max_auth_failures);
+		s_close_with(s, "too many failed AUTH attempts",
+		    "421 4.7.0 %s Error: too many failed authentication "
+		    "attempts", s->rt->cfg->hostname);
+		s_update(s);
+		return;
+	}
 	s_ready(s);
 	if (!s_error(s))
 		s_process(s);
@@ -619,9 +754,13 @@ s_auth_done(void *arg, int ok)
 	struct session *s = arg;
 	const char *why;
 	uint32_t r;
+	double t;
 
 	s->auth = NULL;
-	if ((why = s_auth_refusal(s, ok)) != NULL) {
+	why = s_auth_refusal(s, ok);
+	penalty_done(s->env->penalty, &s->pen, why == NULL,
+	    s->rt->cfg->auth_penalty_max);
+	if (why != NULL) {
 		/* The shape fail2ban's postfix filter (mode=auth) matches. */
 		log_warn(s->id, "unknown[%s]: SASL %s authentication failed: "
 		    "authentication failure", s->host, s->mech);
@@ -629,9 +768,13 @@ s_auth_done(void *arg, int ok)
 		    s->user, s->mech, why);
 		s->cu = NULL;
 		s_wipe_user(s);
+		/* From the start of the check, so that the reply's time tells
+		   nothing of the hash (a cheap one, or the dummy of an unknown
+		   user) while a check takes less than the floor. */
 		RAND_bytes((unsigned char *)&r, sizeof(r));
-		ev_timer_set(&s->delay, (500 + r % AUTH_FAIL_DELAY_MS) / 1e3,
-		    0.);
+		t = s->check_t0 + (AUTH_FAIL_FLOOR_MS + r %
+		    AUTH_FAIL_DELAY_MS) / 1e3 - ev_now(s->env->loop);
+		ev_timer_set(&s->delay, t > 0. ? t : 0., 0.);
 		ev_timer_start(s->env->loop, &s->delay);
 		s_enter(s, S_AUTH_FAILWAIT);
 		s_update(s);
@@ -1032,6 +1175,7 @@ s_lines(struct session *s)
 		memcpy(line, buf_head(&s->c.in), len);
 		line[len] = '\0';
 		buf_consume(&s->c.in, n);
+		s->line_done = 1;
 		if (auth) {
 			s_auth_response(s, line, len);
 			explicit_bzero(line, len);
@@ -1286,7 +1430,7 @@ static void
 s_mail_ready(struct session *s)
 {
 	if (!s->authed) {
-		s->authed = 1;
+		s_authed(s);
 		log_info(s->id, "authenticated by network user=%s account=%s "
 		    "client=%s", s->user, s->ga->cfg->name, s->host);
 	}
@@ -1309,7 +1453,7 @@ s_up_ready(struct session *s)
 		s_mail_ready(s);
 		return;
 	}
-	s->authed = 1;
+	s_authed(s);
 	log_info(s->id, "authenticated user=%s account=%s",
 	    s->user, s->ga->cfg->name);
 	s_reply(s, "235 2.7.0 Authentication successful");
@@ -1475,7 +1619,9 @@ s_conn_cb(void *arg, struct conn *c, int ev)
 			s_ready(s);
 	}
 	if (ev & (CONN_EV_READ | CONN_EV_WRITTEN)) {
-		if (ev & CONN_EV_READ)
+		/* Message data may trickle; a command line has a deadline
+		   that its bytes do not move (s_lines restarts it per line). */
+		if ((ev & CONN_EV_READ) && s->state == S_DATA)
 			ev_timer_again(s->env->loop, &s->timer);
 		s_process(s);
 	}
@@ -1516,9 +1662,12 @@ s_timeout(const struct session *s)
 	const struct config *cfg = s->rt->cfg;
 
 	switch (s->state) {
+	case S_TLS:
+		return (double)cfg->tls_handshake_timeout;
 	case S_DATA:
 		return s->data_discard || buf_room(upstream_data_buf(s->up)) >
 		    0 ? (double)cfg->data_timeout : 0.;
+	case S_AUTH_PENALTY:		/* auth_timeout still runs */
 	case S_AUTH_CHECK:
 	case S_AUTH_UPSTREAM:
 	case S_AUTH_FAILWAIT:
@@ -1533,6 +1682,34 @@ s_timeout(const struct session *s)
 	default:
 		return (double)cfg->command_timeout;
 	}
+}
+
+/* Between transactions, holding a provider connection nobody uses. */
+static int
+s_holding_idle(const struct session *s)
+{
+	return s->state == S_CMD && s->authed && s->up != NULL &&
+	    !s->up_lost && !s->txn && s->rt->cfg->upstream_hold_timeout > 0;
+}
+
+/*
+ * upstream_hold_timeout passed with the session idle: its provider
+ * connection goes back to the pool for the fleet's other devices; its next
+ * MAIL takes one again (as after a lost connection).
+ */
+static void
+s_hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!s_holding_idle(s))
+		return;
+	log_debug(s->id, "idle for upstream_hold_timeout=%ld s: provider "
+	    "connection handed back", s->rt->cfg->upstream_hold_timeout);
+	s_up_release(s, 1);
+	s->up_lost = 1;
 }
 
 /*
@@ -1573,9 +1750,18 @@ s_update(struct session *s)
 	t = s_timeout(s);
 	if (t == 0.)
 		ev_timer_stop(s->env->loop, &s->timer);
-	else if (s->timer.repeat != t || !ev_is_active(&s->timer)) {
+	else if (s->line_done || s->timer.repeat != t ||
+	    !ev_is_active(&s->timer)) {
 		s->timer.repeat = t;
 		ev_timer_again(s->env->loop, &s->timer);
+	}
+	s->line_done = 0;
+	if (!s_holding_idle(s))
+		ev_timer_stop(s->env->loop, &s->hold);
+	else if (!ev_is_active(&s->hold)) {
+		ev_timer_set(&s->hold,
+		    (double)s->rt->cfg->upstream_hold_timeout, 0.);
+		ev_timer_start(s->env->loop, &s->hold);
 	}
 }
 
@@ -1588,8 +1774,14 @@ s_free(struct session *s, const char *reason)
 	    reason != NULL ? reason : "unknown", s->nmsgs);
 	ev_timer_stop(env->loop, &s->timer);
 	ev_timer_stop(env->loop, &s->delay);
+	ev_timer_stop(env->loop, &s->authdl);
+	ev_timer_stop(env->loop, &s->hold);
 	auth_cancel(s->auth);
+	penalty_cancel(env->penalty, &s->pen);
+	explicit_bzero(s->pass, sizeof(s->pass));
 	pool_cancel(&s->pw);
+	if (s->ip_counted)
+		ipcount_del(env->ipcount, (const struct sockaddr *)&s->peer);
 	/* After QUIT, or a client gone while idle, the provider connection
 	   is sound and may serve the account's next session. */
 	s_up_release(s, !s->up_lost && (s->state == S_CMD ||
@@ -1610,6 +1802,37 @@ s_free(struct session *s, const char *reason)
 	s_wipe_user(s);
 	s->magic = 0;
 	free(s);
+}
+
+/*
+ * The client's address is known: count it against max_connections_per_ip.
+ * Over the limit, the session ends with 421 (plain text: on an
+ * implicit-TLS listener the connection just closes). Returns 0 to go on,
+ * -1 once the session is ending (it may be freed).
+ */
+static int
+s_client_known(struct session *s)
+{
+	const struct config *cfg = s->rt->cfg;
+	long n;
+
+	if (ipcount_add(s->env->ipcount, (const struct sockaddr *)&s->peer,
+	    cfg->max_connections_per_ip, &n) == 0) {
+		s->ip_counted = 1;
+		return 0;
+	}
+	log_warn(s->id, "unknown[%s]: too many connections from this address "
+	    "(max_connections_per_ip=%ld)", s->host,
+	    cfg->max_connections_per_ip);
+	if (s->gl->cfg->mode == LISTEN_TLS) {
+		s_free(s, "too many connections from this address");
+		return -1;
+	}
+	s_close_with(s, "too many connections from this address",
+	    "421 4.7.0 %s Error: too many connections from your address",
+	    cfg->hostname);
+	s_update(s);
+	return -1;
 }
 
 /*
@@ -1655,6 +1878,12 @@ session_new(struct session_env *env, struct runtime *rt,
 	s->timer.data = s;
 	ev_init(&s->delay, s_delay_cb);
 	s->delay.data = s;
+	ev_timer_init(&s->authdl, s_authdl_cb, (double)rt->cfg->auth_timeout,
+	    0.);
+	s->authdl.data = s;
+	ev_init(&s->hold, s_hold_cb);
+	s->hold.data = s;
+	ev_timer_start(env->loop, &s->authdl);
 	if ((s->next = env->head) != NULL)
 		s->next->prev = s;
 	env->head = s;
@@ -1662,6 +1891,8 @@ session_new(struct session_env *env, struct runtime *rt,
 	gl->sock->nsessions++;
 	log_info(s->id, "connect client=%s port=%u listener=%s", s->host,
 	    port, gl->name);
+	if (s_client_known(s) == -1)
+		return 0;
 	if (gl->cfg->mode == LISTEN_TLS) {
 		if (conn_starttls(&s->c, gl->tls_ctx, NULL) == -1) {
 			s->c.fd = -1;	/* the caller closes it */

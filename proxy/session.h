@@ -17,6 +17,8 @@
 #include <ev.h>
 
 #include "io/workq.h"
+#include "proxy/ipcount.h"
+#include "proxy/penalty.h"
 #include "proxy/runtime.h"
 
 /* Limits. */
@@ -35,7 +37,11 @@
 /* Extensions offered before any provider connection has told the real
    ones: those Gmail and Microsoft 365 both have. */
 #define SESSION_CAPS_DEFAULT	(UPSTREAM_CAP_8BITMIME | UPSTREAM_CAP_ENHANCED)
-#define AUTH_FAIL_DELAY_MS	1000	/* failed AUTH waits 500 + [0, this) */
+#define AUTH_FAIL_FLOOR_MS	500	/* a failed AUTH's reply comes this
+					   long after its check began ... */
+#define AUTH_FAIL_DELAY_MS	1000	/* ... plus [0, this) */
+#define SESSION_AUTH_QUEUE_MAX	1024	/* password checks waiting for a
+					   worker; beyond, 454 4.7.0 */
 
 struct session;
 
@@ -49,6 +55,8 @@ struct session_env {
 	struct workq		*authq;		/* password checks */
 	const char		*dummy_hash;	/* for unknown users */
 	int			 stopping;	/* idle sessions end */
+	struct penalty		*penalty;	/* failed logins per address */
+	struct ipcount		*ipcount;	/* connections per address */
 	uint64_t		 next_id;
 	struct session		*head;		/* every open session */
 	long			 n;

@@ -44,7 +44,8 @@ AR_LOG_LEVEL=warn		# logging must not dominate
 CASE_WAIT=90			# seconds for one loadgen run
 READY_WAIT=60			# seconds for idle sessions to open
 BENCH_HWM_MAX_KIB=${BENCH_HWM_MAX_KIB:-8192}
-SERVER_LINES=("max_connections = 5000" "max_message_size = 60000000")
+SERVER_LINES=("max_connections = 5000" "max_connections_per_ip = 5000"
+    "max_message_size = 60000000")
 BIG_SIZE=$((50 * 1024 * 1024))
 CLK_TCK=$(getconf CLK_TCK)
 BENCH_FAIL=0

@@ -13,7 +13,8 @@ ar_init
 ar_start_mock mock
 ar_mock_control "delay 1 1"
 AR_ACCOUNT_EXTRA="max_upstream_connections = 100" \
-    ar_start_daemon single "max_connections = 1000"
+    ar_start_daemon single "max_connections = 1000" \
+    "max_connections_per_ip = 1000"
 sleep 0.3	# the start-up probes are gone
 
 AR_PY_WAIT=120 ar_pycase "200 sessions at once on a cold cache: all authenticated" <<'EOF'

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "io/conn.h"
 #include "proxy/runtime.h"
+#include "proxy/server.h"
 
 /* A file an account names must be readable by us. */
 static int
@@ -65,11 +66,19 @@ cli_check(const struct config *cfg, const unsigned char *keyp)
 	struct oauth_account_cfg oc;
 	struct oauth_opts oo;
 	char err[CLI_ERR_MAX];
+	long fds, need;
 	size_t i;
 	int bad = 0;
 
 	if (check_tls(cfg) == -1)
 		bad = 1;
+	if ((fds = server_fd_limit(cfg->max_connections, &need)) != -1 &&
+	    fds < need)
+		fprintf(stderr, "%s:%d: [server] max_connections: warning: "
+		    "%ld sessions may need %ld open descriptors, the limit "
+		    "here is %ld (raise it: LimitNOFILE= in the unit, ulimit "
+		    "-n)\n", cfg->path, config_server_line(cfg,
+		    "max_connections"), cfg->max_connections, need, fds);
 	config_oauth_opts(cfg, keyp, &oo);
 	if (oauth_check(&oo, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", cfg->path, err);

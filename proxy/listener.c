@@ -13,6 +13,41 @@
 #include "io/log.h"
 #include "proxy/listener.h"
 
+/*
+ * accept(2) failed for want of descriptors or memory: the connection waits
+ * in the backlog, and the listener would be woken again at once. Stop
+ * accepting for a moment, and say so once in a while, not each time.
+ */
+static void
+listener_full(struct listener *l, int err)
+{
+	ev_tstamp now = ev_now(l->loop);
+
+	l->full_pauses++;
+	if (l->full_logged == 0. || now - l->full_logged >=
+	    LISTENER_FULL_LOG_EVERY) {
+		log_err(0, "accept on %s: %s: not accepting for %.1f s "
+		    "(%lu pauses since the last line; raise LimitNOFILE or "
+		    "lower max_connections)", l->text, strerror(err),
+		    LISTENER_FULL_PAUSE, l->full_pauses);
+		l->full_logged = now;
+		l->full_pauses = 0;
+	}
+	ev_io_stop(l->loop, &l->io);
+	ev_timer_set(&l->pause, LISTENER_FULL_PAUSE, 0.);
+	ev_timer_start(l->loop, &l->pause);
+}
+
+static void
+listener_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct listener *l = w->data;
+
+	(void)revents;
+	if (l->fd != -1)
+		ev_io_start(loop, &l->io);
+}
+
 static void
 listener_accept_io(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -28,7 +63,10 @@ listener_accept_io(struct ev_loop *loop, ev_io *w, int revents)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				listener_full(l, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_warn(0, "accept on %s: %s", l->text,
 				    strerror(errno));
@@ -76,6 +114,8 @@ listener_open(struct ev_loop *loop, struct listener **list,
 	l->refs = 1;
 	ev_io_init(&l->io, listener_accept_io, l->fd, EV_READ);
 	l->io.data = l;
+	ev_init(&l->pause, listener_pause_cb);
+	l->pause.data = l;
 	ev_io_start(loop, &l->io);
 	l->list = list;
 	if ((l->next = *list) != NULL)
@@ -118,6 +158,7 @@ listener_stop(struct listener *l)
 	if (l->fd == -1)
 		return;
 	ev_io_stop(l->loop, &l->io);
+	ev_timer_stop(l->loop, &l->pause);
 	close(l->fd);
 	l->fd = -1;
 }

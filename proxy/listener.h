@@ -18,6 +18,9 @@
 /* Limits. */
 #define LISTENER_ACCEPT_BURST	64	/* connections taken per wake-up */
 #define LISTENER_BACKLOG	511	/* listen(2) backlog */
+#define LISTENER_FULL_PAUSE	0.5	/* s without accepting once out of
+					   descriptors or memory */
+#define LISTENER_FULL_LOG_EVERY	10.	/* s between two lines saying so */
 
 struct listener;
 
@@ -32,6 +35,9 @@ struct listener {
 	char			*text;		/* "0.0.0.0:587", for logs */
 	int			 fd;		/* -1 once stopped */
 	ev_io			 io;
+	ev_timer		 pause;		/* out of descriptors: wait */
+	ev_tstamp		 full_logged;	/* when that was last said */
+	unsigned long		 full_pauses;	/* ... and pauses since */
 	long			 nsessions;	/* open sessions accepted here */
 	unsigned		 refs;
 	unsigned long		 mark;		/* the last generation that

@@ -1,6 +1,9 @@
 /*
  * server: the running daemon. See server.h.
  */
+#include <sys/resource.h>
+
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +314,28 @@ server_first_generation(struct server *srv, struct config *cfg)
 }
 
 /*
+ * Raise the soft limit on open descriptors to the hard one and return it;
+ * *need gets what max_connections sessions want at most. A caller warns
+ * when the limit is below.
+ */
+long
+server_fd_limit(long max_connections, long *need)
+{
+	struct rlimit rl;
+
+	*need = max_connections * SERVER_FDS_PER_SESSION + SERVER_FDS_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ?
+	    LONG_MAX : (long)rl.rlim_cur;
+}
+
+/*
  * Set up everything cfg (taken) describes on loop, dropping privileges on
  * the way (see above). Returns 0, or -1 after printing why to stderr.
  */
@@ -319,6 +344,7 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 {
 	char err[ERRF_LINE_MAX];
 	struct privs pv;
+	long fds, need;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->loop = loop;
@@ -338,6 +364,11 @@ server_init(struct server *srv, struct ev_loop *loop, struct config *cfg)
 		    "hash\n");
 		goto fail;
 	}
+	if ((fds = server_fd_limit(cfg->max_connections, &need)) != -1 &&
+	    fds < need)
+		log_warn(0, "max_connections=%ld may need %ld descriptors, the "
+		    "limit is %ld: raise it (LimitNOFILE=, ulimit -n) or lower "
+		    "max_connections", cfg->max_connections, need, fds);
 	if (privs_resolve(cfg, &pv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "authrelay: %s\n", err);
 		goto fail;

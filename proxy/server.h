@@ -35,6 +35,9 @@
 #define SERVER_RESOLVE_THREADS	2
 #define SERVER_RESOLVE_QUEUE_MAX 1024	/* name look-ups waiting */
 #define SERVER_SHUTDOWN_GRACE	30	/* s for DATA to finish on SIGTERM */
+#define SERVER_FDS_PER_SESSION	2	/* the client's and the provider's */
+#define SERVER_FDS_RESERVE	64	/* listeners, control, token requests,
+					   idle provider connections' slack */
 
 /* The last reload, for status output. */
 struct server_reload {
@@ -71,6 +74,12 @@ struct server {
  * the way (see above). Returns 0, or -1 after printing why to stderr.
  */
 int	server_init(struct server *, struct ev_loop *, struct config *cfg);
+/*
+ * Raise the soft limit on open descriptors to the hard one and return it;
+ * *need gets what max_connections sessions want at most. A caller warns
+ * when the limit is below.
+ */
+long	server_fd_limit(long max_connections, long *need);
 /* Run until SIGTERM/SIGINT and the graceful stop that follows. */
 void	server_run(struct server *);
 /* Release everything server_init made; safe after a failed init. */

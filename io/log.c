@@ -10,6 +10,8 @@
 
 /* Longest log line; longer ones are cut (never split over two lines). */
 #define LOG_LINE_MAX	1024
+/* Longest line once its bytes are escaped (each may become "\xHH"). */
+#define LOG_OUT_MAX	(4 * LOG_LINE_MAX)
 
 static enum log_level	 log_level = LOG_INFO;
 static int		 log_timestamps = 1;
@@ -29,11 +31,38 @@ log_set_timestamps(int on)
 	log_timestamps = on;
 }
 
+/*
+ * line (n bytes) into out, every byte outside printable ASCII as \xHH:
+ * client-chosen text (user names, EHLO names) can hold neither a newline
+ * that would forge a line, nor a terminal escape, nor bytes that make
+ * journald store the line as a blob. Returns the length written.
+ */
+static size_t
+log_escape(const char *line, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)line[i];
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 0xf];
+	}
+	return o;
+}
+
 /* Log one line for session sid (0: not about a session). */
 void
 log_msg(enum log_level level, uint64_t sid, const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], out[LOG_OUT_MAX];
 	size_t n = 0;
 	va_list ap;
 	int r;
@@ -65,12 +94,9 @@ log_msg(enum log_level level, uint64_t sid, const char *fmt, ...)
 		if (r > 0)
 			n += (size_t)r;
 	}
-	if (n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	/* One line per event: a newline inside would forge a log line. */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\n';
-	fwrite(line, 1, n, stderr);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	n = log_escape(line, n, out);
+	out[n++] = '\n';
+	fwrite(out, 1, n, stderr);
 }

@@ -122,6 +122,7 @@ struct session {
 	int			 fr_on;
 	int			 data_discard;	/* swallow the rest of DATA */
 	int			 data_too_big;
+	int			 data_nul;	/* a NUL byte in the message */
 	unsigned long		 nmsgs;
 	const char		*close_reason;
 };
@@ -413,6 +414,33 @@ s_params_known(const struct session *s, const char *params, int mail,
 		p += strspn(p, " ");
 	}
 	return 0;
+}
+
+/*
+ * MAIL's parameters without AUTH=: the identity a client claims there
+ * would reach the provider past sender_policy (RFC 4954 5 lets a server
+ * drop it); we are the submitting server. The rest is copied into buf.
+ */
+static const char *
+s_drop_auth_param(const char *params, char *buf, size_t size)
+{
+	const char *p = params;
+	size_t n = 0, tl;
+
+	while (*p != '\0') {
+		tl = strcspn(p, " ");
+		if (!(tl >= 5 && strncasecmp(p, "AUTH=", 5) == 0) &&
+		    n + tl + 1 < size) {
+			if (n > 0)
+				buf[n++] = ' ';
+			memcpy(buf + n, p, tl);
+			n += tl;
+		}
+		p += tl;
+		p += strspn(p, " ");
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 /* s_params_known, answering the client when it says no. */
@@ -888,6 +916,7 @@ static void
 cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 {
 	char addr[SMTP_PATH_MAX + 1], line[UPSTREAM_CMD_MAX + 1];
+	char kept[SMTP_LINE_MAX];
 	const struct cfg_user *u = s->cu;
 	const char *params;
 	int mail = verb == SMTP_MAIL, n;
@@ -912,8 +941,11 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 	}
 	if (s_params(s, params, mail) == -1)
 		return;
-	if (mail && s_sender_policy(s, u, addr, sizeof(addr)) == -1)
-		return;
+	if (mail) {
+		if (s_sender_policy(s, u, addr, sizeof(addr)) == -1)
+			return;
+		params = s_drop_auth_param(params, kept, sizeof(kept));
+	}
 	n = snprintf(line, sizeof(line), "%s:<%s>%s%s", mail ? "MAIL FROM" :
 	    "RCPT TO", addr, *params != '\0' ? " " : "", params);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
@@ -1275,13 +1307,16 @@ s_data_dropped(struct session *s)
 	s_fr_stop(s, 0);
 	s->df_end = 0;
 	s->txn = 0;
-	if (s->data_too_big)
+	if (s->data_nul)
+		s_reply(s, "554 5.6.0 Message contains NUL characters");
+	else if (s->data_too_big)
 		s_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 	else
 		s_reply(s, "451 4.4.2 Error: connection to provider lost, "
 		    "message not sent");
 	log_info(s->id, "message not relayed size=%llu reason=%s",
-	    s->df.content, s->data_too_big ? "too big" : "provider lost");
+	    s->df.content, s->data_nul ? "NUL byte" : s->data_too_big ?
+	    "too big" : "provider lost");
 	s_ready(s);
 }
 
@@ -1326,6 +1361,19 @@ s_data(struct session *s)
 		}
 		end = datafilter_run(&s->df, buf_head(&s->c.in),
 		    buf_len(&s->c.in), &used, out, room, &produced);
+		/* RFC 5322 has no NUL, and "CRLF NUL . CRLF" ends the data of
+		   servers that drop NULs (smuggling): the message is refused,
+		   cut off before its bytes leave (nothing is written to the
+		   provider until the loop runs again). */
+		if (!s->data_discard && memchr(buf_head(&s->c.in), '\0',
+		    used) != NULL) {
+			log_warn(s->id, "message holds a NUL byte: refused");
+			s->data_nul = s->data_discard = 1;
+			s_fr_stop(s, 0);
+			s_up_release(s, 0);
+			s->up_lost = 1;
+			dst = NULL;
+		}
 		buf_consume(&s->c.in, used);
 		/* The rewriter sees content only: the filter's final ".\r\n"
 		   is written after all it holds (s_data_end). */
@@ -1397,6 +1445,7 @@ s_upstream_reply(struct session *s)
 		if (code == 354) {
 			datafilter_init(&s->df);
 			s->data_discard = s->data_too_big = s->df_end = 0;
+			s->data_nul = 0;
 			s_fr_start(s);
 			upstream_data_begin(s->up);
 			s_enter(s, S_DATA);

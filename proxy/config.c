@@ -249,6 +249,10 @@ static const struct key keys[] = {
 	    K_REPEAT },
 	{ S_LISTENER, "allow_plaintext_auth", T_BOOL,
 	    LST(allow_plaintext_auth), 0, 0, NULL, 0 },
+	{ S_LISTENER, "proxy_protocol", T_BOOL, LST(proxy_protocol), 0, 0,
+	    NULL, 0 },
+	{ S_LISTENER, "proxy_networks", T_NETS, LST(proxy_networks), 0, 0,
+	    NULL, K_REPEAT },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= 64, "one bit per key in a uint64_t");
@@ -1311,6 +1315,14 @@ listener_end(struct parse *p)
 {
 	struct cfg_listen *l = &p->cf->listens[p->idx];
 
+	if (l->proxy_protocol && l->proxy_networks.n == 0 &&
+	    !key_bad(p, "proxy_networks"))
+		perr(p, key_line(p, "proxy_protocol"), p->label,
+		    "proxy_protocol", "needs proxy_networks (the balancers "
+		    "whose headers are believed)");
+	if (!l->proxy_protocol && key_line(p, "proxy_networks") != 0)
+		perr(p, key_line(p, "proxy_networks"), p->label,
+		    "proxy_networks", "only with proxy_protocol = yes");
 	if (key_bad(p, "mode") || key_line(p, "mode") == 0)
 		return;
 	if (l->mode == LISTEN_PLAIN) {
@@ -2278,6 +2290,7 @@ config_free(struct config *cf)
 		free(cf->listens[i].text);
 		free(cf->listens[i].ciphers);
 		cidr_list_free(&cf->listens[i].networks);
+		cidr_list_free(&cf->listens[i].proxy_networks);
 	}
 	free(cf->listens);
 	free(cf->tls_cert);

@@ -49,6 +49,10 @@ struct cfg_listen {
 						   all */
 	int			 allow_plaintext_auth;	/* AUTH in clear
 							   (plain only) */
+	int			 proxy_protocol;	/* a PROXY v1/v2 header
+							   first */
+	struct cidr_list	 proxy_networks;	/* ... from these peers
+							   only */
 	int			 line;		/* of the listen line or of
 						   the address key */
 	int			 sect_line;	/* of the [listener] header */

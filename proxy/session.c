@@ -7,6 +7,7 @@
  * provider) parks the session with reads paused. Secrets never reach a log
  * line: AUTH lines are not logged and their copies are wiped.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "proxy/cidr.h"
 #include "proxy/ipcount.h"
 #include "proxy/penalty.h"
+#include "proxy/proxyproto.h"
 #include "proxy/datafilter.h"
 #include "proxy/fromrewrite.h"
 #include "proxy/sasl.h"
@@ -32,6 +34,7 @@
 #define SESSION_MAGIC	0x5e551011u
 
 enum s_state {
+	S_PROXY,		/* reading the PROXY protocol header */
 	S_TLS,			/* handshake (implicit TLS or STARTTLS) */
 	S_CMD,			/* waiting for a command */
 	S_AUTH_PLAIN,		/* waiting for the PLAIN response */
@@ -52,7 +55,7 @@ enum s_state {
 };
 
 static const char *s_names[] = {
-	"tls", "cmd", "auth-plain", "auth-login-user", "auth-login-pass",
+	"proxy", "tls", "cmd", "auth-plain", "auth-login-user", "auth-login-pass",
 	"auth-penalty", "auth-check", "auth-upstream", "auth-failwait", "reconnect",
 	"noauth-upstream", "relay", "data-wait", "data", "data-end", "closing",
 };
@@ -77,6 +80,10 @@ struct session {
 	int			 line_done;	/* a command line was taken:
 						   its timeout starts afresh */
 	int			 ip_counted;	/* in max_connections_per_ip */
+	ev_io			 proxy_io;	/* S_PROXY: the socket, read
+						   here while conn is paused */
+	unsigned char		*pp;		/* ... the header so far */
+	size_t			 pplen;
 	struct sockaddr_storage	 peer;		/* the client's address */
 	char			 host[INET6_ADDRSTRLEN];
 	int			 greeted;	/* the 220 was sent */
@@ -276,6 +283,7 @@ s_authdl_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->authed)
 		return;
 	switch (s->state) {
+	case S_PROXY:
 	case S_TLS:
 	case S_CMD:
 	case S_AUTH_PLAIN:
@@ -286,7 +294,7 @@ s_authdl_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_info(s->id, "timeout before authentication state=%s "
 		    "auth_timeout=%ld", s_names[s->state],
 		    s->rt->cfg->auth_timeout);
-		if (s->state == S_TLS) {
+		if (s->state == S_TLS || s->state == S_PROXY) {
 			s_free(s, "timeout before authentication");
 			return;
 		}
@@ -1698,6 +1706,12 @@ s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		s_free(s, s->close_reason);
 		return;
 	}
+	if (s->state == S_PROXY) {
+		log_info(s->id, "no PROXY header within %d s",
+		    SESSION_PROXY_TIMEOUT);
+		s_free(s, "timeout before the PROXY header");
+		return;
+	}
 	log_info(s->id, "timeout state=%s", s_names[s->state]);
 	s_close_with(s, "timeout", "421 4.4.2 %s Error: timeout exceeded",
 	    s->rt->cfg->hostname);
@@ -1711,6 +1725,8 @@ s_timeout(const struct session *s)
 	const struct config *cfg = s->rt->cfg;
 
 	switch (s->state) {
+	case S_PROXY:
+		return SESSION_PROXY_TIMEOUT;
 	case S_TLS:
 		return (double)cfg->tls_handshake_timeout;
 	case S_DATA:
@@ -1825,6 +1841,8 @@ s_free(struct session *s, const char *reason)
 	ev_timer_stop(env->loop, &s->delay);
 	ev_timer_stop(env->loop, &s->authdl);
 	ev_timer_stop(env->loop, &s->hold);
+	ev_io_stop(env->loop, &s->proxy_io);
+	free(s->pp);
 	auth_cancel(s->auth);
 	penalty_cancel(env->penalty, &s->pen);
 	explicit_bzero(s->pass, sizeof(s->pass));
@@ -1884,6 +1902,132 @@ s_client_known(struct session *s)
 	return -1;
 }
 
+/* s->host from s->peer; returns the port. */
+static unsigned
+s_peer_text(struct session *s)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+
+	s->host[0] = '\0';
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, s->host, sizeof(s->host));
+		return ntohs(a6->sin6_port);
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &a4->sin_addr, s->host, sizeof(s->host));
+		return ntohs(a4->sin_port);
+	}
+	return 0;
+}
+
+/* The client is known (after its PROXY header, if any): its limits,
+   then the TLS handshake or the greeting. */
+static void
+s_start(struct session *s)
+{
+	if (s_client_known(s) == -1)
+		return;
+	if (s->gl->cfg->mode == LISTEN_TLS) {
+		if (conn_starttls(&s->c, s->gl->tls_ctx, NULL) == -1) {
+			s_free(s, "TLS setup failed");
+			return;
+		}
+		s_enter(s, S_TLS);
+	} else
+		s_greeting(s);
+	s_update(s);
+}
+
+/*
+ * The PROXY header arrives: bytes are peeked, and only those that are
+ * surely the header's are taken from the socket (a prefix that still
+ * needs more is all header), so that what follows (a TLS ClientHello, or
+ * SMTP) stays in the socket for conn. Nothing is read twice: no busy loop.
+ */
+static void
+s_proxy_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+	struct proxyproto_hdr h;
+	char err[PROXYPROTO_ERR_MAX], via[INET6_ADDRSTRLEN];
+	size_t consumed, take;
+	enum proxyproto_result r;
+	ssize_t n;
+	unsigned port;
+
+	(void)revents;
+	if (s->magic != SESSION_MAGIC)
+		abort();
+	n = recv(s->c.fd, s->pp + s->pplen, PROXYPROTO_MAX - s->pplen,
+	    MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		s_free(s, "client gone before its PROXY header");
+		return;
+	}
+	r = proxyproto_parse(s->pp, s->pplen + (size_t)n, &h, &consumed, err,
+	    sizeof(err));
+	if (r == PROXYPROTO_ERROR) {
+		log_warn(s->id, "unknown[%s]: bad PROXY header: %s", s->host,
+		    err);
+		s_free(s, "bad PROXY header");
+		return;
+	}
+	take = r == PROXYPROTO_DONE ? consumed - s->pplen : (size_t)n;
+	if (recv(s->c.fd, s->pp + s->pplen, take, 0) != (ssize_t)take) {
+		s_free(s, "PROXY header: read failed");
+		return;
+	}
+	s->pplen += take;
+	if (r == PROXYPROTO_NEED_MORE)
+		return;
+	ev_io_stop(loop, &s->proxy_io);
+	free(s->pp);
+	s->pp = NULL;
+	ev_timer_stop(loop, &s->timer);
+	snprintf(via, sizeof(via), "%s", s->host);
+	if (h.local)
+		log_info(s->id, "proxy v%d local connection via=%s: the "
+		    "balancer's own address stands", h.version, via);
+	else {
+		memcpy(&s->peer, &h.src, sizeof(s->peer));
+		port = s_peer_text(s);
+		log_info(s->id, "proxy v%d client=%s port=%u via=%s", h.version,
+		    s->host, port, via);
+	}
+	s_start(s);
+}
+
+/* A proxy_protocol listener: only its proxy_networks may speak, and they
+   first send the header that names the client. */
+static void
+s_proxy_begin(struct session *s)
+{
+	const struct cfg_listen *cl = s->gl->cfg;
+
+	if (!cidr_list_match(&cl->proxy_networks,
+	    (const struct sockaddr *)&s->peer)) {
+		log_warn(s->id, "unknown[%s]: not in proxy_networks of listener "
+		    "%s", s->host, s->gl->name);
+		s_free(s, "PROXY header from outside proxy_networks");
+		return;
+	}
+	if ((s->pp = malloc(PROXYPROTO_MAX)) == NULL) {
+		s_free(s, "out of memory");
+		return;
+	}
+	s_enter(s, S_PROXY);
+	ev_io_init(&s->proxy_io, s_proxy_io_cb, s->c.fd, EV_READ);
+	s->proxy_io.data = s;
+	ev_io_start(s->env->loop, &s->proxy_io);
+	s_update(s);
+}
+
 /*
  * Take over an accepted, non-blocking socket from listener gl of
  * generation rt (referenced for the session's life), in env. Returns 0,
@@ -1912,17 +2056,7 @@ session_new(struct session_env *env, struct runtime *rt,
 	if (salen > sizeof(s->peer))
 		salen = sizeof(s->peer);
 	memcpy(&s->peer, sa, salen);
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &a6->sin6_addr, s->host, sizeof(s->host));
-		port = ntohs(a6->sin6_port);
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *a4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &a4->sin_addr, s->host, sizeof(s->host));
-		port = ntohs(a4->sin_port);
-	}
+	port = s_peer_text(s);
 	ev_init(&s->timer, s_timeout_cb);
 	s->timer.data = s;
 	ev_init(&s->delay, s_delay_cb);
@@ -1940,18 +2074,10 @@ session_new(struct session_env *env, struct runtime *rt,
 	gl->sock->nsessions++;
 	log_info(s->id, "connect client=%s port=%u listener=%s", s->host,
 	    port, gl->name);
-	if (s_client_known(s) == -1)
-		return 0;
-	if (gl->cfg->mode == LISTEN_TLS) {
-		if (conn_starttls(&s->c, gl->tls_ctx, NULL) == -1) {
-			s->c.fd = -1;	/* the caller closes it */
-			s_free(s, "TLS setup failed");
-			return -1;
-		}
-		s_enter(s, S_TLS);
-	} else
-		s_greeting(s);
-	s_update(s);
+	if (gl->cfg->proxy_protocol)
+		s_proxy_begin(s);
+	else
+		s_start(s);
 	return 0;
 }
 
@@ -1967,6 +2093,7 @@ session_shutdown_all(struct session_env *env)
 	for (s = env->head; s != NULL; s = next) {
 		next = s->next;
 		switch (s->state) {
+		case S_PROXY:
 		case S_TLS:
 			s_free(s, "shutdown");
 			break;

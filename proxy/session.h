@@ -34,6 +34,7 @@
 					   ahead of their replies */
 #define SESSION_ERRORS_MAX	20	/* bad commands and failed AUTHs */
 #define SESSION_CLOSE_TIMEOUT	10	/* s to flush the last reply */
+#define SESSION_PROXY_TIMEOUT	10	/* s for a PROXY header to arrive */
 /* Extensions offered before any provider connection has told the real
    ones: those Gmail and Microsoft 365 both have. */
 #define SESSION_CAPS_DEFAULT	(UPSTREAM_CAP_8BITMIME | UPSTREAM_CAP_ENHANCED)

@@ -20,7 +20,7 @@ struct control_client {
 	int			 fd;
 	ev_io			 io;
 	ev_timer		 timer;
-	char			 in[CONTROL_REQUEST_MAX + 1];
+	char			 in[CONTROL_REQUEST_MAX];
 	size_t			 inlen;
 	char			*out;		/* the reply, once known */
 	size_t			 outlen, outoff;
@@ -80,19 +80,46 @@ client_reply(struct control_client *c, char *text)
 	ev_io_start(c->ctl->loop, &c->io);
 }
 
-static int
-request_ok(const char *r)
+/*
+ * What the len bytes a client has sent so far hold: CONTROL_REQUEST_OK with
+ * the verb copied to verb (NUL-terminated) for a line "status" or "reload"
+ * ended by LF or CR LF; CONTROL_REQUEST_MORE while no LF has come and len
+ * is under CONTROL_REQUEST_MAX; CONTROL_REQUEST_UNKNOWN for a line that is
+ * anything else; CONTROL_REQUEST_LONG when CONTROL_REQUEST_MAX bytes hold
+ * no LF. A NUL byte ends what is looked at (the line cannot end before
+ * it). Pure: client_read calls it after each read, the fuzzer directly.
+ */
+int
+control_request_parse(const char *buf, size_t len, char *verb,
+    size_t versize)
 {
-	return strcmp(r, "status") == 0 || strcmp(r, "reload") == 0;
+	const char *nl;
+	size_t n;
+
+	if (len > CONTROL_REQUEST_MAX)
+		len = CONTROL_REQUEST_MAX;
+	if ((nl = memchr(buf, '\n', strnlen(buf, len))) == NULL)
+		return len == CONTROL_REQUEST_MAX ? CONTROL_REQUEST_LONG :
+		    CONTROL_REQUEST_MORE;
+	n = (size_t)(nl - buf);
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (!((n == strlen("status") && memcmp(buf, "status", n) == 0) ||
+	    (n == strlen("reload") && memcmp(buf, "reload", n) == 0)) ||
+	    n >= versize)
+		return CONTROL_REQUEST_UNKNOWN;
+	memcpy(verb, buf, n);
+	verb[n] = '\0';
+	return CONTROL_REQUEST_OK;
 }
 
 static void
 client_read(struct control_client *c)
 {
-	char *nl;
+	char verb[CONTROL_REQUEST_MAX];
 	ssize_t n;
 
-	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen);
+	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -100,23 +127,19 @@ client_read(struct control_client *c)
 		return;
 	}
 	c->inlen += (size_t)n;
-	c->in[c->inlen] = '\0';
-	if ((nl = strchr(c->in, '\n')) == NULL) {
-		if (c->inlen == sizeof(c->in) - 1)
-			client_reply(c, strdup("{\"error\":\"request too "
-			    "long\"}"));
+	switch (control_request_parse(c->in, c->inlen, verb, sizeof(verb))) {
+	case CONTROL_REQUEST_MORE:
 		return;
-	}
-	*nl = '\0';
-	if (nl > c->in && nl[-1] == '\r')
-		nl[-1] = '\0';
-	if (!request_ok(c->in)) {
+	case CONTROL_REQUEST_LONG:
+		client_reply(c, strdup("{\"error\":\"request too long\"}"));
+		return;
+	case CONTROL_REQUEST_UNKNOWN:
 		log_info(0, "control: unknown request refused");
 		client_reply(c, strdup("{\"error\":\"unknown request: "
 		    "status or reload\"}"));
 		return;
 	}
-	client_reply(c, c->ctl->handler(c->ctl->arg, c->in));
+	client_reply(c, c->ctl->handler(c->ctl->arg, verb));
 }
 
 static void

@@ -9,6 +9,7 @@
 #ifndef PROXY_CONTROL_H
 #define PROXY_CONTROL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <ev.h>
@@ -19,6 +20,26 @@
 #define CONTROL_CLIENTS_MAX	8	/* clients at once */
 #define CONTROL_TIMEOUT		10.	/* s for a client to ask and read */
 #define CONTROL_BACKLOG		16
+
+/* What a client's bytes so far hold (control_request_parse). */
+enum control_request {
+	CONTROL_REQUEST_OK,		/* "status" or "reload", in verb */
+	CONTROL_REQUEST_MORE,		/* no line end yet: read on */
+	CONTROL_REQUEST_UNKNOWN,	/* a line, not a known request */
+	CONTROL_REQUEST_LONG,		/* CONTROL_REQUEST_MAX bytes, no LF */
+};
+
+/*
+ * What the len bytes a client has sent so far hold: CONTROL_REQUEST_OK with
+ * the verb copied to verb (NUL-terminated) for a line "status" or "reload"
+ * ended by LF or CR LF; CONTROL_REQUEST_MORE while no LF has come and len
+ * is under CONTROL_REQUEST_MAX; CONTROL_REQUEST_UNKNOWN for a line that is
+ * anything else; CONTROL_REQUEST_LONG when CONTROL_REQUEST_MAX bytes hold
+ * no LF. A NUL byte ends what is looked at (the line cannot end before
+ * it). Pure: client_read calls it after each read, the fuzzer directly.
+ */
+int	control_request_parse(const char *buf, size_t len, char *verb,
+	    size_t versize);
 
 /*
  * The answer to request (a verb without its line end), as malloc'd JSON

@@ -4,8 +4,8 @@
 #   make            build the daemon, the mock provider and the unit tests
 #   make check      install missing deps, check that every test tool can do
 #                   what the tests need (scripts/preflight.sh), then unit
-#                   tests (plain, under ASan+UBSan, under valgrind) and
-#                   integration tests
+#                   tests (plain, under ASan+UBSan, under valgrind),
+#                   integration tests and a short run of every fuzzer
 #   make demo       install missing deps, then relay one message through the
 #                   mock provider and show the result
 #   make install    install the daemon, its man pages, the systemd unit, the
@@ -41,7 +41,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
 .PHONY: all check unit unit-asan unit-valgrind integration integration-asan \
-        demo bench fuzz mock-selftest \
+        demo bench fuzz fuzz-smoke mock-selftest \
         deps clean install uninstall deb package-check man-lint
 all: $(B)/authrelay $(B)/mock-provider $(B)/check_unit
 
@@ -88,6 +88,7 @@ check: deps
 	$(MAKE) man-lint
 	$(MAKE) all $(B)/asan/check_unit $(B)/asan/authrelay
 	$(MAKE) unit unit-asan unit-valgrind integration-asan
+	$(MAKE) fuzz-smoke
 	$(MAKE) package-check
 
 # The man pages: mandoc's lint fails on any warning (style notes pass).
@@ -176,21 +177,34 @@ deb:
 package-check:
 	sh tests/package/check.sh
 
-# libFuzzer harnesses for the parsers that read network bytes (needs clang;
-# not part of make check). Run e.g. build/fuzz_datafilter -max_total_time=60
-FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-              -D_GNU_SOURCE -I.
-fuzz: $(B)/fuzz_datafilter $(B)/fuzz_smtp_cmd $(B)/fuzz_fromrewrite
-$(B)/fuzz_datafilter: tests/fuzz/fuzz_datafilter.c proxy/datafilter.c
-	@mkdir -p $(B)
-	clang $(FUZZ_CFLAGS) -o $@ $^
-$(B)/fuzz_fromrewrite: tests/fuzz/fuzz_fromrewrite.c proxy/fromrewrite.c
-	@mkdir -p $(B)
-	clang $(FUZZ_CFLAGS) -o $@ $^
-$(B)/fuzz_smtp_cmd: tests/fuzz/fuzz_smtp_cmd.c proxy/smtp_cmd.c proxy/sasl.c \
-                    io/b64.c upstream/reply.c upstream/xoauth2.c
-	@mkdir -p $(B)
-	clang $(FUZZ_CFLAGS) -o $@ $^ -lcrypto
+# libFuzzer harnesses, one per parser of outside bytes (a client, the
+# provider, the token endpoint, a file): every tests/fuzz/fuzz_NAME.c
+# becomes build/fuzz_NAME, linked with a copy of the library built with
+# clang's coverage and ASan+UBSan (build/fuzz/). Run one by hand with e.g.
+# build/fuzz_reply -max_total_time=60 tests/fuzz/corpus/reply.
+# make fuzz-smoke (part of make check) runs each for FUZZ_SECONDS from its
+# seed corpus tests/fuzz/corpus/NAME, FUZZ_JOBS at a time
+# (tests/fuzz/smoke.sh), and fails on any crash, leak, UB or timeout.
+FUZZ_CC      = clang
+FUZZ_CFLAGS  = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -D_GNU_SOURCE -I. -DAUTHRELAY_VERSION='"$(VERSION)"'
+FUZZ_SECONDS = 20
+FUZZ_JOBS    = 2
+FUZZ_NAMES   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    = $(addprefix $(B)/fuzz_,$(FUZZ_NAMES))
+fuzz: $(FUZZ_BINS)
+$(B)/fuzz/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
+	  -c -o $@ $<
+$(B)/fuzz/libauthrelay.a: $(patsubst %.c,$(B)/fuzz/obj/%.o,$(LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libauthrelay.a $(wildcard */*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(LDFLAGS) \
+	  -o $@ $< $(B)/fuzz/libauthrelay.a $(LIBS)
+fuzz-smoke: $(FUZZ_BINS)
+	sh tests/fuzz/smoke.sh $(B) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_NAMES)
 
 # The mock provider's own tests (it is the test oracle; not in make check).
 mock-selftest: $(B)/mock-provider

@@ -1645,8 +1645,8 @@ s_greeting(struct session *s)
 	s->greeted = 1;
 	if (cl->networks.n > 0 && !cidr_list_match(&cl->networks,
 	    (const struct sockaddr *)&s->peer)) {
-		log_info(s->id, "refused client=%s listener=%s: not in its "
-		    "networks", s->host, s->gl->name);
+		log_warn(s->id, "unknown[%s]: access denied: not in the "
+		    "networks of listener %s", s->host, s->gl->name);
 		s_close_with(s, "network not allowed",
 		    "554 5.7.1 %s Access denied", s->rt->cfg->hostname);
 		return;

@@ -24,7 +24,8 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE -I. \
            -DAUTHRELAY_VERSION='"$(VERSION)"'
-PKGS     = libssl libcrypto libcurl jansson inih libxcrypt libsystemd
+PKGS     = libssl libcrypto libcurl jansson inih libxcrypt libsystemd \
+           libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS     = $(PKG_LIBS) -lev -lpthread -lanl

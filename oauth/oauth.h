@@ -127,6 +127,15 @@ void		 oauth_account_quiet(struct oauth_account *);
  */
 void		 oauth_account_remove(struct oauth_account *);
 
+/* What a refresh ended with, counted per account for metrics. */
+enum oauth_result {
+	OAUTH_RESULT_SUCCESS,
+	OAUTH_RESULT_TRANSIENT,	/* network, 429, 5xx: retried */
+	OAUTH_RESULT_PERMANENT,	/* invalid_grant and kin: re-authorize */
+	OAUTH_RESULT_REFUSED,	/* any other refusal */
+	OAUTH_RESULTS
+};
+
 /* An account's credential as status output shows it: never a token. */
 #define OAUTH_STATUS_TEXT_MAX	512
 struct oauth_status {
@@ -138,6 +147,9 @@ struct oauth_status {
 	int	 needs_authorize;	/* refused until its files change */
 	char	 reason[OAUTH_STATUS_TEXT_MAX];	/* ... and the refusal */
 	int	 refreshing;	/* a request in flight or a retry due */
+	time_t	 refresh_at;	/* the refresh token's issue; 0: unknown
+				   or none (other grants) */
+	unsigned long long results[OAUTH_RESULTS];	/* refreshes so far */
 };
 /*
  * What an account's credential looks like now, for status output and

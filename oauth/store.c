@@ -201,6 +201,14 @@ st_parse(const char *buf, size_t len, struct stored_token *t, char *err,
 	}
 	if (t->access_token == NULL)
 		t->expires_at = 0;
+	if ((v = json_object_get(o, "refresh_token_at")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			errf(err, errsize, "refresh_token_at is not a time");
+			goto fail;
+		}
+		t->refresh_at = (time_t)json_integer_value(v);
+	}
 	json_decref(o);
 	return 0;
 fail:
@@ -356,6 +364,10 @@ st_format(const struct stored_token *t, char *buf, size_t size)
 		goto fail;
 	if (t->scope != NULL && json_object_set_new(o, "scope",
 	    json_string(t->scope)))
+		goto fail;
+	if (json_object_set_new(o, "refresh_token_at",
+	    json_integer((json_int_t)(t->refresh_at != 0 ? t->refresh_at :
+	    time(NULL)))))
 		goto fail;
 	if (json_object_set_new(o, "updated_at",
 	    json_integer((json_int_t)time(NULL))))

@@ -27,6 +27,10 @@ struct stored_token {
 	char	*access_token;		/* NULL if none */
 	time_t	 expires_at;		/* of access_token; 0 if none */
 	char	*scope;			/* NULL if unknown */
+	time_t	 refresh_at;		/* when refresh_token was issued
+					   (authorize, set-token, rotation);
+					   0 if unknown; store_write: 0
+					   means now */
 };
 
 /* Largest token file read. */

@@ -128,6 +128,10 @@ struct oauth_account {
 	size_t			 nwaiters;
 	int			 quiet;		/* no renewal in the background */
 	/* The last answer of the token endpoint, for status. */
+	time_t			 refresh_at;	/* the stored refresh token's
+						   issue; 0: unknown */
+	unsigned long long	 nresults[OAUTH_RESULTS];	/* refreshes,
+						   by enum oauth_result */
 	time_t			 last_at;	/* 0: no request yet */
 	int			 last_ok;
 	char			 last_result[TOKEN_REASON_MAX];
@@ -549,11 +553,17 @@ token_save(struct oauth_account *acct, const struct token_response *tr,
 	memset(&st, 0, sizeof(st));
 	st.refresh_token = tr->refresh_token != NULL ? tr->refresh_token :
 	    cur.refresh_token;
+	/* A rotated token is new now; a kept one keeps its age. */
+	st.refresh_at = tr->refresh_token == NULL && have_cur ?
+	    cur.refresh_at : time(NULL);
 	st.access_token = tr->access_token;
 	st.expires_at = expires_at;
 	st.scope = tr->scope != NULL ? tr->scope : have_cur ? cur.scope : NULL;
 	if (store_write(o->state_dir, token_key(o), acct->cfg.name, &st, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == 0)
+		acct->refresh_at = st.refresh_at != 0 ? st.refresh_at :
+		    time(NULL);
+	else {
 		if (tr->refresh_token != NULL)
 			log_err(0, "oauth account=%s new refresh token NOT "
 			    "saved, the previous one stays on disk: %s",
@@ -609,6 +619,7 @@ token_success(struct oauth_account *acct, struct token_response *tr)
 		tr->scope = NULL;
 	}
 	token_note(acct, 1, "ok");
+	acct->nresults[OAUTH_RESULT_SUCCESS]++;
 	log_info(0, "oauth account=%s refreshed%s expires_in=%ld rotated=%s",
 	    acct->cfg.name, acct->renewing ? " ahead of expiry" : "",
 	    expires_in, tr->refresh_token != NULL ? "yes" : "no");
@@ -629,6 +640,7 @@ token_transient(struct oauth_account *acct, const char *why,
 	double delay;
 
 	acct->attempts++;
+	acct->nresults[OAUTH_RESULT_TRANSIENT]++;
 	snprintf(acct->last_error, sizeof(acct->last_error), "%s", why);
 	if (acct->attempts >= OAUTH_RETRY_MAX ||
 	    (acct->nwaiters == 0 && !acct->renewing)) {
@@ -666,6 +678,7 @@ token_permanent(struct oauth_account *acct, const char *code,
 	wipe_str(&acct->access_token);
 	acct->expires_at = 0;
 	acct->reauth = 1;
+	acct->nresults[OAUTH_RESULT_PERMANENT]++;
 	acct->reauth_stamp = acct->sent_stamp;
 	if (acct->cfg.grant == OAUTH_GRANT_REFRESH_TOKEN)
 		snprintf(acct->reauth_reason, sizeof(acct->reauth_reason),
@@ -753,6 +766,7 @@ fail:
 	case CLASSIFY_REFUSED:
 		log_warn(0, "oauth account=%s refresh failed kind=refused "
 		    "reason=\"%s\"", acct->cfg.name, why);
+		acct->nresults[OAUTH_RESULT_REFUSED]++;
 		token_round_end(acct);
 		token_fail_later(acct, "%s", why);
 		break;
@@ -876,6 +890,7 @@ token_load(struct oauth_account *acct)
 	    store_read(o->state_dir, token_key(o), acct->cfg.name, &st, err,
 	    sizeof(err)) == -1)
 		return;
+	acct->refresh_at = st.refresh_at;
 	if (st.access_token != NULL && acct->access_token == NULL &&
 	    st.expires_at - now >= o->margin) {
 		acct->access_token = st.access_token;
@@ -1338,4 +1353,6 @@ oauth_account_status(struct oauth_account *acct, struct oauth_status *st)
 		    acct->reauth_reason);
 	st->refreshing = acct->req != NULL ||
 	    ev_is_active(&acct->retry_timer);
+	st->refresh_at = acct->refresh_at;
+	memcpy(st->results, acct->nresults, sizeof(st->results));
 }

@@ -17,6 +17,7 @@
 #include "io/workq.h"
 #include "oauth/oauth.h"
 #include "proxy/config.h"
+#include "proxy/stats.h"
 #include "upstream/pool.h"
 #include "upstream/upstream.h"
 
@@ -44,9 +45,7 @@ struct relay_account {
 	struct pool		*pool;
 	struct provider_seen	*seen;
 	struct provider_seen	**seen_list;
-	/* Since start, for status. */
-	unsigned long long	 relayed;	/* messages the provider took */
-	unsigned long long	 failed;	/* messages it did not */
+	struct stats_account	 stats;		/* since start */
 	unsigned		 refs;
 	unsigned long		 mark;		/* last generation using it */
 	int			 retired;

@@ -127,7 +127,8 @@ enum ktype {
 	T_POLICY,	/* pass|reject|rewrite */
 	T_SYSUSER,	/* a user name of this system */
 	T_SYSGROUP,	/* a group name of this system */
-	T_PATH		/* an absolute path */
+	T_PATH,		/* an absolute path */
+	T_METRICS	/* "ADDR:PORT" of the metrics server */
 };
 
 #define K_REQ		0x01	/* required (a preset provider has them) */
@@ -196,6 +197,11 @@ static const struct key keys[] = {
 	{ S_SERVER, "upstream_hold_timeout", T_LONG,
 	    SRV(upstream_hold_timeout), IDLE_TIMEOUT_MIN, TIMEOUT_MAX, "10",
 	    0 },
+	{ S_SERVER, "metrics", T_METRICS, 0, 0, 0, NULL, K_RESTART },
+	{ S_SERVER, "metrics_networks", T_NETS, SRV(metrics_networks), 0, 0,
+	    NULL, K_REPEAT },
+	{ S_SERVER, "metrics_per_user", T_BOOL, SRV(metrics_per_user), 0, 0,
+	    "yes", 0 },
 	{ S_SERVER, "user", T_SYSUSER, SRV(user), 0, 0, NULL, K_RESTART },
 	{ S_SERVER, "group", T_SYSGROUP, SRV(group), 0, 0, NULL, K_RESTART },
 	{ S_SERVER, "control_socket", T_PATH, SRV(control_socket), 0, 0,
@@ -1157,6 +1163,9 @@ set_key(struct parse *p, const struct key *k, const char *v)
 	case T_ADDRPORT:
 		parse_addrport(p, k, v, sect_obj(p), "ADDR:PORT");
 		return;
+	case T_METRICS:
+		parse_addrport(p, k, v, &p->cf->metrics, "ADDR:PORT");
+		return;
 	case T_MODE:
 		if (word_find(modes, NWORDS(modes), v, &w) == -1) {
 			perr(p, p->lineno, label, k->name,
@@ -1872,6 +1881,53 @@ validate_listeners(struct parse *p)
 	}
 }
 
+/* Would a and b (both set) bind the same socket: same port, and the
+   same address or a wildcard of the same family? */
+static int
+addr_overlap(const struct cfg_listen *a, const struct cfg_listen *b)
+{
+	const struct sockaddr_in *a4 = (const void *)&a->addr,
+	    *b4 = (const void *)&b->addr;
+	const struct sockaddr_in6 *a6 = (const void *)&a->addr,
+	    *b6 = (const void *)&b->addr;
+
+	if (a->addr.ss_family != b->addr.ss_family)
+		return 0;
+	if (a->addr.ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+		    a4->sin_addr.s_addr == INADDR_ANY ||
+		    b4->sin_addr.s_addr == INADDR_ANY);
+	return a6->sin6_port == b6->sin6_port &&
+	    (memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0 ||
+	    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr));
+}
+
+/* metrics: not on an SMTP listener's address; who may scrape it. */
+static void
+validate_metrics(struct parse *p)
+{
+	struct config *cf = p->cf;
+	char err[CONFIG_ERROR_MAX / 2];
+	size_t i;
+
+	if (cf->metrics.addrlen == 0)
+		return;
+	for (i = 0; i < cf->nlistens; i++)
+		if (cf->listens[i].addrlen != 0 &&
+		    addr_overlap(&cf->metrics, &cf->listens[i])) {
+			perr(p, cf->metrics.line, "server", "metrics",
+			    "the address of the SMTP listener at line %d",
+			    cf->listens[i].line);
+			return;
+		}
+	if (cf->metrics_networks.n == 0 && !server_seen(p,
+	    "metrics_networks") && cidr_list_add(&cf->metrics_networks,
+	    CONFIG_METRICS_NETWORKS, err, sizeof(err)) == -1)
+		p->oom = 1;
+}
+
 /*
  * The auth = none users, into cf->noauth; two of them whose networks
  * overlap would make a client address ambiguous.
@@ -2240,6 +2296,7 @@ config_load(const char *path, char **errors)
 	if (parse_file(&p, path) == 0) {
 		validate_server(&p);
 		validate_listeners(&p);
+		validate_metrics(&p);
 		validate_sections(&p);
 		validate_noauth(&p);
 	}
@@ -2300,6 +2357,8 @@ config_free(struct config *cf)
 	free(cf->user);
 	free(cf->group);
 	free(cf->control_socket);
+	free(cf->metrics.text);
+	cidr_list_free(&cf->metrics_networks);
 	for (i = 0; i < cf->nproviders; i++) {
 		free(cf->providers[i].name);
 		free(cf->providers[i].auth_url);
@@ -2508,6 +2567,13 @@ key_differs(const struct key *k, const struct config *a,
 	const char *fb = (const char *)b + k->off;
 	const char *sa, *sb;
 
+	if (k->type == T_METRICS) {
+		sa = a->metrics.text;
+		sb = b->metrics.text;
+		if (sa == NULL || sb == NULL)
+			return sa != sb;
+		return strcmp(sa, sb) != 0;
+	}
 	if (k->type == T_LONG)
 		return *(const long *)(const void *)fa !=
 		    *(const long *)(const void *)fb;
@@ -2545,6 +2611,15 @@ config_keep_restart(struct config *next, const struct config *cur,
 		    "value)", next->path, next->key_line[i], k->name) == -1)
 			return -1;
 		n++;
+		if (k->type == T_METRICS) {
+			tmp = cur->metrics.text;
+			if (tmp != NULL && (tmp = strdup(tmp)) == NULL)
+				return -1;
+			free(next->metrics.text);
+			next->metrics = cur->metrics;
+			next->metrics.text = tmp;
+			continue;
+		}
 		if (k->type == T_LONG) {
 			*(long *)(void *)((char *)next + k->off) =
 			    *(const long *)(const void *)((const char *)cur +

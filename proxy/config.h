@@ -19,6 +19,8 @@
 
 #define CONFIG_DEFAULT_PATH	"/etc/authrelay/authrelay.ini"
 #define CONFIG_CONTROL_DEFAULT	"/run/authrelay/control"
+/* Who may scrape metrics unless metrics_networks says. */
+#define CONFIG_METRICS_NETWORKS	"127.0.0.0/8, ::1"
 #define CONFIG_PATH_MAX		108	/* a path key: sun_path's size */
 #define CONFIG_KEYS_MAX		64	/* keys in the key table */
 /* Written in a provider's URLs; replaced by each account's tenant. */
@@ -169,6 +171,10 @@ struct config {
 	char			*user;		/* run as; NULL: as started */
 	char			*group;		/* NULL: the user's group */
 	char			*control_socket;	/* status and reload */
+	struct cfg_listen	 metrics;	/* addrlen 0: no metrics */
+	struct cidr_list	 metrics_networks;	/* who may scrape;
+						   default 127.0.0.0/8, ::1 */
+	int			 metrics_per_user;	/* default yes */
 	int			 key_line[CONFIG_KEYS_MAX];	/* [server]
 						   keys' lines; 0: default */
 	/* sections */

@@ -73,6 +73,7 @@ listener_accept_io(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		l->stats.connections++;
 		l->cb(l->arg, l, fd, (struct sockaddr *)&ss, len);
 	}
 }

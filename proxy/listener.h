@@ -14,6 +14,7 @@
 #include <ev.h>
 
 #include "proxy/config.h"
+#include "proxy/stats.h"
 
 /* Limits. */
 #define LISTENER_ACCEPT_BURST	64	/* connections taken per wake-up */
@@ -39,6 +40,7 @@ struct listener {
 	ev_tstamp		 full_logged;	/* when that was last said */
 	unsigned long		 full_pauses;	/* ... and pauses since */
 	long			 nsessions;	/* open sessions accepted here */
+	struct stats_listener	 stats;
 	unsigned		 refs;
 	unsigned long		 mark;		/* the last generation that
 						   uses it */

@@ -14,6 +14,7 @@
 
 #include "io/errf.h"
 #include "io/log.h"
+#include "proxy/metrics.h"
 #include "proxy/privs.h"
 #include "proxy/server.h"
 #include "proxy/status.h"
@@ -45,6 +46,7 @@ server_accept(void *arg, struct listener *l, int fd,
 	if (srv->sessions.n >= srv->rt->cfg->max_connections) {
 		log_warn(0, "refused: max_connections=%ld reached",
 		    srv->rt->cfg->max_connections);
+		l->stats.refused[REFUSED_MAX_CONNECTIONS]++;
 		server_refuse(fd);
 		return;
 	}
@@ -113,6 +115,7 @@ server_reload(struct server *srv, char **report)
 	    "users=%zu", rt->id, rt->nlisteners, rt->cfg->naccounts,
 	    rt->cfg->nusers);
 	server_reload_done(srv, 1, *report);
+	srv->sessions.stats.reloads[1]++;
 	notify_ready(&srv->notify);
 	return 1;
 
@@ -125,6 +128,7 @@ refused:
 	free(*report);
 	*report = errors;
 	server_reload_done(srv, 0, errors);
+	srv->sessions.stats.reloads[0]++;
 	notify_ready(&srv->notify);
 	return 0;
 }
@@ -167,6 +171,8 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	server_stop_listening(srv);
 	control_free(srv->control);
 	srv->control = NULL;
+	httpd_stop(srv->httpd);
+	srv->httpd = NULL;
 	/* Idle provider connections would keep the loop running. Older
 	   generations' accounts are either these or retired already. */
 	for (i = 0; i < srv->rt->cfg->naccounts; i++)
@@ -209,6 +215,31 @@ server_control(void *arg, const char *request)
 	return status_reload_json(srv, ok, report);
 }
 
+/* GET on the metrics address. */
+static int
+server_http(void *arg, const char *path, struct httpd_reply *reply)
+{
+	struct server *srv = arg;
+
+	if (srv->rt == NULL) {
+		reply->status = 503;
+		reply->type = "text/plain";
+		reply->len = strlen("starting\n");
+		return (reply->body = strdup("starting\n")) == NULL ? -1 : 0;
+	}
+	return metrics_http(srv, path, reply);
+}
+
+/* Who may scrape: metrics_networks of the running configuration. */
+static int
+server_http_policy(void *arg, const struct sockaddr *sa)
+{
+	struct server *srv = arg;
+
+	return srv->rt != NULL &&
+	    cidr_list_match(&srv->rt->cfg->metrics_networks, sa);
+}
+
 /* systemd's STATUS= line. */
 static void
 server_status_line(void *arg, char *buf, size_t size)
@@ -235,6 +266,13 @@ server_open(struct server *srv, const struct config *cfg,
 			    cl->line, err);
 			return -1;
 		}
+	}
+	if (cfg->metrics.addrlen != 0 && (srv->httpd = httpd_start(srv->loop,
+	    (const struct sockaddr *)&cfg->metrics.addr, cfg->metrics.addrlen,
+	    server_http, server_http_policy, srv, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "authrelay: %s:%d: [server] metrics: %s: %s\n",
+		    cfg->path, cfg->metrics.line, cfg->metrics.text, err);
+		return -1;
 	}
 	if ((srv->control = control_open(srv->loop, cfg->control_socket,
 	    pv->uid, pv->gid, server_control, srv, err,
@@ -426,6 +464,8 @@ server_free(struct server *srv)
 	struct listener *l, *next;
 
 	session_close_all(&srv->sessions);
+	httpd_stop(srv->httpd);
+	stats_free(&srv->sessions.stats);
 	penalty_free(srv->sessions.penalty);
 	ipcount_free(srv->sessions.ipcount);
 	control_free(srv->control);

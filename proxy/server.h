@@ -26,6 +26,7 @@
 #include "proxy/auth.h"
 #include "proxy/config.h"
 #include "proxy/control.h"
+#include "proxy/httpd.h"
 #include "proxy/listener.h"
 #include "proxy/notify.h"
 #include "proxy/runtime.h"
@@ -60,6 +61,7 @@ struct server {
 	struct oauth		*oauth;
 	struct session_env	 sessions;
 	struct control		*control;
+	struct httpd		*httpd;		/* metrics; NULL: off */
 	struct notify		 notify;
 	time_t			 started;
 	struct server_reload	 reload;

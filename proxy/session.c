@@ -106,6 +106,7 @@ struct session {
 	/* relay */
 	struct upstream		*up;
 	struct pool		*up_pool;	/* up's, or the one waited on */
+	struct stats_account	*up_stats;	/* ... and its account's */
 	struct pool_wait	 pw;		/* queued for a provider slot */
 	int			 quit;		/* QUIT: a clean end */
 	int			 up_lost;	/* the provider went away */
@@ -130,6 +131,9 @@ struct session {
 	int			 data_discard;	/* swallow the rest of DATA */
 	int			 data_too_big;
 	int			 data_nul;	/* a NUL byte in the message */
+	ev_tstamp		 data_t0;	/* the end of data went out */
+	unsigned long		 txn_rcpts;	/* recipients the provider took */
+	ev_tstamp		 wait_t0;	/* began to wait for a slot */
 	unsigned long		 nmsgs;
 	const char		*close_reason;
 };
@@ -151,9 +155,16 @@ static void	s_pool_grant(void *, enum pool_result, struct upstream *);
 static enum pool_result
 s_up_get(struct session *s, const struct gen_account *ga)
 {
+	enum pool_result r;
+
 	s->up_pool = ga->ra->pool;
-	return pool_get(ga->ra->pool, &s->pw, s->id, s_upstream_cb, s,
+	s->up_stats = &ga->ra->stats;
+	s->wait_t0 = ev_now(s->env->loop);
+	r = pool_get(ga->ra->pool, &s->pw, s->id, s_upstream_cb, s,
 	    s_pool_grant, &s->up);
+	if (r != POOL_QUEUED)
+		stats_hist_add(&s->up_stats->slot_wait, 0.);
+	return r;
 }
 
 /*
@@ -177,6 +188,31 @@ s_enter(struct session *s, enum s_state st)
 {
 	log_debug(s->id, "smtp %s -> %s", s_names[s->state], s_names[st]);
 	s->state = st;
+}
+
+/* An AUTH ended so: counted by mechanism (and by user, if counted). */
+static void
+s_stat_auth(struct session *s, enum stats_auth a)
+{
+	enum stats_mech m = s->mech != NULL && s->mech[0] == 'L' ?
+	    MECH_LOGIN : MECH_PLAIN;
+	struct stats_user *su;
+
+	s->env->stats.auth[m][a]++;
+	if (!s->rt->cfg->metrics_per_user || s->cu == NULL ||
+	    (su = stats_user(&s->env->stats, s->cu->name)) == NULL)
+		return;
+	if (a == AUTH_OK)
+		su->auth_ok++;
+	else if (a == AUTH_BAD_PASSWORD || a == AUTH_NETWORK)
+		su->auth_failed++;
+}
+
+/* The listener turned the client away (before any SMTP). */
+static void
+s_stat_refused(struct session *s, enum stats_refusal r)
+{
+	s->gl->sock->stats.refused[r]++;
 }
 
 static void
@@ -599,6 +635,7 @@ cmd_auth(struct session *s, const char *args, enum smtp_verb verb)
 		if (sasl_plain_decode(ir, strlen(ir), s->user, sizeof(s->user),
 		    pass, sizeof(pass)) == -1) {
 			s_reply(s, "501 5.5.2 Error: cannot decode response");
+			s_stat_auth(s, AUTH_ABORTED);
 			s_error(s);
 			return;
 		}
@@ -614,6 +651,7 @@ cmd_auth(struct session *s, const char *args, enum smtp_verb verb)
 		if (sasl_login_decode(ir, strlen(ir), s->user,
 		    sizeof(s->user)) == -1) {
 			s_reply(s, "501 5.5.2 Error: cannot decode response");
+			s_stat_auth(s, AUTH_ABORTED);
 			s_error(s);
 			return;
 		}
@@ -635,6 +673,7 @@ s_auth_response(struct session *s, const char *line, size_t len)
 	if (len == 1 && line[0] == '*') {
 		s_wipe_user(s);
 		s_reply(s, "501 5.7.0 Authentication aborted");
+		s_stat_auth(s, AUTH_ABORTED);
 		s_ready(s);
 		s_error(s);
 		return;
@@ -655,6 +694,7 @@ s_auth_response(struct session *s, const char *line, size_t len)
 	if (r == -1) {
 		s_wipe_user(s);
 		s_reply(s, "501 5.5.2 Error: cannot decode response");
+		s_stat_auth(s, AUTH_ABORTED);
 		s_ready(s);
 		s_error(s);
 	} else
@@ -683,6 +723,7 @@ s_auth_check(struct session *s)
 	if (s->auth == NULL) {
 		/* Not this address's fault: its turn goes back uncounted. */
 		penalty_cancel(s->env->penalty, &s->pen);
+		s_stat_auth(s, AUTH_BUSY);
 		log_warn(s->id, "auth queue full (%d checks waiting) user=%s",
 		    SESSION_AUTH_QUEUE_MAX, s->user);
 		s_reply(s, "454 4.7.0 Temporary authentication failure: server "
@@ -734,6 +775,7 @@ s_auth_verify(struct session *s, const char *pass)
 		break;
 	}
 	explicit_bzero(s->pass, sizeof(s->pass));
+	s_stat_auth(s, AUTH_BUSY);
 	log_warn(s->id, "unknown[%s]: auth penalty table or queue full",
 	    s->host);
 	s_reply(s, "454 4.7.0 Temporary authentication failure: try again "
@@ -765,16 +807,22 @@ s_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	s_update(s);
 }
 
-/* Why a finished password check is a failed login; NULL if it is not. */
+/*
+ * Why a finished password check is a failed login, and its kind for the
+ * metrics; NULL if it is not one.
+ */
 static const char *
-s_auth_refusal(struct session *s, int ok)
+s_auth_refusal(struct session *s, int ok, enum stats_auth *kind)
 {
+	*kind = AUTH_UNKNOWN_USER;
 	if (s->cu == NULL)
 		return "unknown user";
 	if (s->cu->auth_none)
 		return "user has auth = none";
+	*kind = AUTH_BAD_PASSWORD;
 	if (!ok)
 		return "bad password";
+	*kind = AUTH_NETWORK;
 	if (s->cu->networks.n > 0 && !cidr_list_match(&s->cu->networks,
 	    (const struct sockaddr *)&s->peer)) {
 		log_warn(s->id, "user %s not allowed from %s", s->cu->name,
@@ -788,15 +836,17 @@ static void
 s_auth_done(void *arg, int ok)
 {
 	struct session *s = arg;
+	enum stats_auth kind;
 	const char *why;
 	uint32_t r;
 	double t;
 
 	s->auth = NULL;
-	why = s_auth_refusal(s, ok);
+	why = s_auth_refusal(s, ok, &kind);
 	penalty_done(s->env->penalty, &s->pen, why == NULL,
 	    s->rt->cfg->auth_penalty_max);
 	if (why != NULL) {
+		s_stat_auth(s, kind);
 		/* The shape fail2ban's postfix filter (mode=auth) matches. */
 		log_warn(s->id, "unknown[%s]: SASL %s authentication failed: "
 		    "authentication failure", s->host, s->mech);
@@ -1294,24 +1344,31 @@ s_data_end(struct session *s)
 	s->df_end = 0;
 	s->txn = 0;
 	upstream_data_end(s->up);
+	s->data_t0 = ev_now(s->env->loop);
 	s_enter(s, S_DATA_END);
 }
 
-/* A message's end: what the provider said counts for its account. */
+/* A message's end counts for its account (and its user, if counted). */
 static void
-s_count(struct session *s, int relayed)
+s_count(struct session *s, enum stats_msg m)
 {
-	if (relayed)
-		s->ga->ra->relayed++;
-	else
-		s->ga->ra->failed++;
+	struct stats_account *sa = &s->ga->ra->stats;
+	struct stats_user *su;
+
+	sa->messages[m]++;
+	sa->recipients[m] += s->txn_rcpts;
+	sa->bytes[m] += s->df.content;
+	if (s->rt->cfg->metrics_per_user && s->cu != NULL &&
+	    (su = stats_user(&s->env->stats, s->cu->name)) != NULL)
+		su->messages[m]++;
+	s->txn_rcpts = 0;
 }
 
 /* The message was not relayed: say why, and take commands again. */
 static void
 s_data_dropped(struct session *s)
 {
-	s_count(s, 0);
+	s_count(s, s->data_nul || s->data_too_big ? MSG_REJECTED : MSG_FAILED);
 	s_fr_stop(s, 0);
 	s->df_end = 0;
 	s->txn = 0;
@@ -1430,6 +1487,10 @@ s_upstream_reply(struct session *s)
 	const char *r = upstream_reply(s->up, &len);
 	int code = upstream_reply_code(s->up);
 
+	s->ga->ra->stats.replies[code >= 100 && code < 600 ? code / 100 : 0]++;
+	if (s->state == S_DATA_END)
+		stats_hist_add(&s->ga->ra->stats.data_reply,
+		    ev_now(s->env->loop) - s->data_t0);
 	if (s->swallow) {
 		s->swallow = 0;
 		s_ready(s);
@@ -1442,7 +1503,8 @@ s_upstream_reply(struct session *s)
 		return;
 	}
 	if (s->state == S_DATA_END)
-		s_count(s, code / 100 == 2);
+		s_count(s, code / 100 == 2 ? MSG_RELAYED : code / 100 == 5 ?
+		    MSG_REJECTED : MSG_FAILED);
 	if (code == 421) {
 		s->close_reason = "provider closing";
 		s_enter(s, S_CLOSING);
@@ -1467,8 +1529,11 @@ s_upstream_reply(struct session *s)
 		    (int)(len > 2 ? len - 2 : 0), r);
 		break;
 	default:
-		if (s->relayed == SMTP_MAIL && code / 100 == 2)
+		if (s->relayed == SMTP_MAIL && code / 100 == 2) {
 			s->txn = 1;
+			s->txn_rcpts = 0;
+		} else if (s->relayed == SMTP_RCPT && code / 100 == 2)
+			s->txn_rcpts++;
 		else if (s->relayed == SMTP_RSET)
 			s->txn = 0;
 		if (s->batched > 0) {
@@ -1511,6 +1576,7 @@ s_up_ready(struct session *s)
 		return;
 	}
 	s_authed(s);
+	s_stat_auth(s, AUTH_OK);
 	log_info(s->id, "authenticated user=%s account=%s",
 	    s->user, s->ga->cfg->name);
 	s_reply(s, "235 2.7.0 Authentication successful");
@@ -1542,6 +1608,7 @@ s_up_unavailable(struct session *s, const char *reason)
 		s_ready(s);
 		return;
 	}
+	s_stat_auth(s, AUTH_PROVIDER);
 	log_warn(s->id, "relay unavailable user=%s account=%s reason=\"%s\"",
 	    s->user, s->ga->cfg->name, reason != NULL ? reason :
 	    "too many connections to the provider");
@@ -1563,6 +1630,8 @@ s_pool_grant(void *arg, enum pool_result r, struct upstream *u)
 	if (s->magic != SESSION_MAGIC)
 		abort();
 	s->up = u;
+	stats_hist_add(&s->up_stats->slot_wait, ev_now(s->env->loop) -
+	    s->wait_t0);
 	switch (r) {
 	case POOL_READY:
 		s_up_ready(s);
@@ -1613,7 +1682,7 @@ s_upstream_cb(void *arg, enum upstream_event ev)
 			s_fr_stop(s, 0);
 		} else if (s->state == S_DATA_END || s->state == S_DATA_WAIT) {
 			if (s->state == S_DATA_END)
-				s_count(s, 0);
+				s_count(s, MSG_FAILED);
 			s_reply(s, "451 4.4.2 Error: connection to provider "
 			    "lost, message not sent");
 			s_ready(s);
@@ -1645,6 +1714,7 @@ s_greeting(struct session *s)
 	s->greeted = 1;
 	if (cl->networks.n > 0 && !cidr_list_match(&cl->networks,
 	    (const struct sockaddr *)&s->peer)) {
+		s_stat_refused(s, REFUSED_NETWORKS);
 		log_warn(s->id, "unknown[%s]: access denied: not in the "
 		    "networks of listener %s", s->host, s->gl->name);
 		s_close_with(s, "network not allowed",
@@ -1664,6 +1734,10 @@ s_conn_cb(void *arg, struct conn *c, int ev)
 	if (s->magic != SESSION_MAGIC)
 		abort();
 	if (ev & CONN_EV_ERROR) {
+		if (s->state == S_TLS)
+			s->gl->sock->stats.tls_failures[strstr(s->c.errtext,
+			    "peer closed") != NULL ? TLSFAIL_CLOSED :
+			    TLSFAIL_PROTOCOL]++;
 		s_free(s, s->c.errtext);
 		return;
 	}
@@ -1683,6 +1757,8 @@ s_conn_cb(void *arg, struct conn *c, int ev)
 		s_process(s);
 	}
 	if (ev & CONN_EV_EOF) {
+		if (s->state == S_TLS)
+			s->gl->sock->stats.tls_failures[TLSFAIL_CLOSED]++;
 		/* Mid-DATA the provider must not get an end of data:
 		   freeing the upstream closes it unterminated. */
 		if (s->state != S_CLOSING || buf_len(&s->c.out) == 0) {
@@ -1707,12 +1783,15 @@ s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->state == S_PROXY) {
+		s_stat_refused(s, REFUSED_PROXY);
 		log_info(s->id, "no PROXY header within %d s",
 		    SESSION_PROXY_TIMEOUT);
 		s_free(s, "timeout before the PROXY header");
 		return;
 	}
 	log_info(s->id, "timeout state=%s", s_names[s->state]);
+	if (s->state == S_TLS)
+		s->gl->sock->stats.tls_failures[TLSFAIL_TIMEOUT]++;
 	s_close_with(s, "timeout", "421 4.4.2 %s Error: timeout exceeded",
 	    s->rt->cfg->hostname);
 	s_update(s);
@@ -1888,6 +1967,7 @@ s_client_known(struct session *s)
 		s->ip_counted = 1;
 		return 0;
 	}
+	s_stat_refused(s, REFUSED_PER_IP);
 	log_warn(s->id, "unknown[%s]: too many connections from this address "
 	    "(max_connections_per_ip=%ld)", s->host,
 	    cfg->max_connections_per_ip);
@@ -1973,6 +2053,7 @@ s_proxy_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	r = proxyproto_parse(s->pp, s->pplen + (size_t)n, &h, &consumed, err,
 	    sizeof(err));
 	if (r == PROXYPROTO_ERROR) {
+		s_stat_refused(s, REFUSED_PROXY);
 		log_warn(s->id, "unknown[%s]: bad PROXY header: %s", s->host,
 		    err);
 		s_free(s, "bad PROXY header");
@@ -2012,6 +2093,7 @@ s_proxy_begin(struct session *s)
 
 	if (!cidr_list_match(&cl->proxy_networks,
 	    (const struct sockaddr *)&s->peer)) {
+		s_stat_refused(s, REFUSED_PROXY);
 		log_warn(s->id, "unknown[%s]: not in proxy_networks of listener "
 		    "%s", s->host, s->gl->name);
 		s_free(s, "PROXY header from outside proxy_networks");

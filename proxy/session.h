@@ -20,6 +20,7 @@
 #include "proxy/ipcount.h"
 #include "proxy/penalty.h"
 #include "proxy/runtime.h"
+#include "proxy/stats.h"
 
 /* Limits. */
 #define SESSION_IN_MAX		16384	/* client bytes buffered */
@@ -58,6 +59,7 @@ struct session_env {
 	int			 stopping;	/* idle sessions end */
 	struct penalty		*penalty;	/* failed logins per address */
 	struct ipcount		*ipcount;	/* connections per address */
+	struct stats		 stats;		/* the daemon's counters */
 	uint64_t		 next_id;
 	struct session		*head;		/* every open session */
 	long			 n;

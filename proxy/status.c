@@ -84,8 +84,9 @@ account_json(const struct gen_account *ga, int *degraded)
 	    "waiting", (json_int_t)pool_waiting(ra->pool),
 	    "max", (json_int_t)ga->cfg->max_upstream_connections,
 	    "messages",
-	    "relayed", (json_int_t)ra->relayed,
-	    "failed", (json_int_t)ra->failed);
+	    "relayed", (json_int_t)ra->stats.messages[MSG_RELAYED],
+	    "failed", (json_int_t)(ra->stats.messages[MSG_REJECTED] +
+	    ra->stats.messages[MSG_FAILED]));
 }
 
 static json_t *
@@ -165,6 +166,50 @@ status_reload_json(const struct server *srv, int applied, char *report)
 	    "report", lines_json(report));
 	free(report);
 	return dump(o);
+}
+
+/*
+ * Ready to serve: listening, and every account able to get a credential.
+ * 1, or 0 with the first reason in why.
+ */
+int
+status_ready(const struct server *srv, char *why, size_t size)
+{
+	const struct runtime *rt = srv->rt;
+	struct oauth_status st;
+	size_t i;
+
+	if (rt == NULL || srv->sessions.stopping) {
+		snprintf(why, size, "%s", rt == NULL ? "starting" :
+		    "stopping");
+		return 0;
+	}
+	for (i = 0; i < rt->cfg->naccounts; i++) {
+		oauth_account_status(rt->accounts[i].ra->oauth, &st);
+		switch (cred_state(&st)) {
+		case CRED_REAUTH:
+			snprintf(why, size, "account %s needs authorize",
+			    rt->accounts[i].cfg->name);
+			return 0;
+		case CRED_FAILING:
+			snprintf(why, size, "account %s cannot get a token: "
+			    "%s", rt->accounts[i].cfg->name, st.last_result);
+			return 0;
+		default:
+			break;
+		}
+	}
+	return 1;
+}
+
+/* An account's credential: 1 when it can get a token (valid, or not
+   asked for yet), 0 when its refresh fails or it needs authorize. */
+int
+status_credential_ok(const struct oauth_status *st)
+{
+	enum cred_state cs = cred_state(st);
+
+	return cs == CRED_VALID || cs == CRED_IDLE;
 }
 
 /* One line for systemd: sessions, accounts ready, accounts needing

@@ -6,12 +6,13 @@ set -eu
 
 # Build: compiler, pkg-config and the libraries' -dev packages.
 BUILD="build-essential pkg-config libssl-dev libev-dev libinih-dev check
-libsubunit-dev libcurl4-openssl-dev libjansson-dev libcrypt-dev libsystemd-dev"
+libsubunit-dev libcurl4-openssl-dev libjansson-dev libcrypt-dev libsystemd-dev
+libmicrohttpd-dev"
 # Tests and the demo: every client and tool they run. swaks needs
 # libnet-ssleay-perl for STARTTLS (a Recommends, so named here: the
 # install below takes no recommends).
 TEST="openssl ca-certificates curl swaks libnet-ssleay-perl msmtp python3
-valgrind diffutils mandoc clang libclang-rt-14-dev"
+valgrind diffutils mandoc clang libclang-rt-14-dev fail2ban"
 # The package (make deb, and its check in make check).
 PACKAGE="debhelper dpkg-dev fakeroot lintian"
 PKGS="$BUILD $TEST $PACKAGE"

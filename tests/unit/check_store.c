@@ -113,7 +113,7 @@ st_get_file(const char *name)
 START_TEST(test_roundtrip)
 {
 	struct stored_token w = { "1//0refresh-token", "ya29.access",
-	    1700000000, "https://mail.google.com/" }, r;
+	    1700000000, "https://mail.google.com/", 0 }, r;
 	char err[ERRSZ];
 
 	ck_assert_int_eq(store_write(st_dir, NULL, "gmail", &w, err, sizeof(err)),
@@ -133,7 +133,7 @@ END_TEST
 
 START_TEST(test_refresh_only)
 {
-	struct stored_token w = { "only-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "only-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ];
 
 	ck_assert_int_eq(store_write(st_dir, NULL, "m365", &w, err, sizeof(err)),
@@ -150,8 +150,8 @@ END_TEST
 
 START_TEST(test_overwrite)
 {
-	struct stored_token a = { "old-refresh", "old-access", 100, NULL };
-	struct stored_token b = { "new-refresh", NULL, 0, "s" }, r;
+	struct stored_token a = { "old-refresh", "old-access", 100, NULL, 0 };
+	struct stored_token b = { "new-refresh", NULL, 0, "s", 0 }, r;
 	char err[ERRSZ], name[256];
 
 	ck_assert_int_eq(store_write(st_dir, NULL, "acct", &a, err, sizeof(err)),
@@ -172,7 +172,7 @@ END_TEST
 
 START_TEST(test_mode)
 {
-	struct stored_token w = { "r", NULL, 0, NULL };
+	struct stored_token w = { "r", NULL, 0, NULL, 0 };
 	char err[ERRSZ], path[PATHSZ];
 	struct stat sb;
 	mode_t old;
@@ -242,7 +242,7 @@ START_TEST(test_names)
 {
 	const char *bad[] = { "a/b", "/abs", "../up", ".hidden", ".", "..",
 	    "", "tab\there", NULL };
-	struct stored_token w = { "r", NULL, 0, NULL }, r;
+	struct stored_token w = { "r", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ], path[PATHSZ];
 	size_t i;
 
@@ -265,7 +265,7 @@ END_TEST
 
 START_TEST(test_not_regular)
 {
-	struct stored_token w = { "r", NULL, 0, NULL }, r;
+	struct stored_token w = { "r", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ], path[PATHSZ], target[PATHSZ];
 
 	/* A symbolic link is not followed, even to a good file. */
@@ -297,7 +297,7 @@ END_TEST
 
 START_TEST(test_too_large)
 {
-	struct stored_token w = { NULL, NULL, 0, NULL }, r;
+	struct stored_token w = { NULL, NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ];
 	char *big;
 	size_t n;
@@ -340,7 +340,7 @@ st_check_old_kept(const char *old_text)
 
 START_TEST(test_failed_write_nodir)
 {
-	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL };
+	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL, 0 };
 	char err[ERRSZ], dir[PATHSZ];
 
 	snprintf(dir, sizeof(dir), "%s/missing", st_dir);
@@ -358,9 +358,9 @@ END_TEST
  */
 START_TEST(test_failed_write_keeps_old)
 {
-	struct stored_token a = { "old-refresh", NULL, 0, NULL };
+	struct stored_token a = { "old-refresh", NULL, 0, NULL, 0 };
 	struct stored_token b = { "SECRET-new-refresh", "SECRET-access", 5,
-	    NULL }, r;
+	    NULL, 0 }, r;
 	struct rlimit old, small;
 	char err[ERRSZ];
 	char *old_text;
@@ -393,8 +393,8 @@ END_TEST
 /* A read-only directory: only meaningful when not root. */
 START_TEST(test_failed_write_readonly)
 {
-	struct stored_token a = { "old-refresh", NULL, 0, NULL };
-	struct stored_token b = { "new-refresh", NULL, 0, NULL };
+	struct stored_token a = { "old-refresh", NULL, 0, NULL, 0 };
+	struct stored_token b = { "new-refresh", NULL, 0, NULL, 0 };
 	char err[ERRSZ];
 	char *old_text;
 
@@ -415,7 +415,7 @@ END_TEST
 /* The target is a directory: rename fails after the temporary is written. */
 START_TEST(test_failed_rename)
 {
-	struct stored_token b = { "new-refresh", NULL, 0, NULL };
+	struct stored_token b = { "new-refresh", NULL, 0, NULL, 0 };
 	char err[ERRSZ], path[PATHSZ], name[256];
 
 	ck_assert_int_eq(store_path(st_dir, "d", path, sizeof(path)), 0);
@@ -442,7 +442,7 @@ END_TEST
 START_TEST(test_file_mode_refused)
 {
 	const mode_t bad[] = { 0644, 0640, 0604, 0620, 0602, 0660 };
-	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ], path[PATHSZ], want[PATHSZ + 16];
 	size_t i;
 
@@ -470,7 +470,7 @@ END_TEST
 /* Only root can give a file away: skipped otherwise. */
 START_TEST(test_file_owner_refused)
 {
-	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ], path[PATHSZ];
 
 	if (geteuid() != 0)
@@ -542,7 +542,7 @@ static const unsigned char st_key2[STORE_KEY_LEN] = {
 START_TEST(test_sealed_roundtrip)
 {
 	struct stored_token w = { "1//0SECRET-refresh", "ya29.SECRET-access",
-	    1700000000, "https://mail.google.com/" }, r;
+	    1700000000, "https://mail.google.com/", 0 }, r;
 	char err[ERRSZ], path[PATHSZ], name[256];
 	struct stat sb;
 	char *text;
@@ -574,7 +574,7 @@ END_TEST
 
 START_TEST(test_sealed_without_key)
 {
-	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ];
 
 	ck_assert_int_eq(store_write(st_dir, st_key, "a", &w, err,
@@ -589,7 +589,7 @@ END_TEST
 
 START_TEST(test_sealed_wrong_key)
 {
-	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ];
 
 	ck_assert_int_eq(store_write(st_dir, st_key, "a", &w, err,
@@ -606,7 +606,7 @@ END_TEST
 START_TEST(test_sealed_tampered)
 {
 	const char *member[] = { "\"nonce\":\"", "\"data\":\"", "\"tag\":\"" };
-	struct stored_token w = { "SECRET-refresh", "access", 5, NULL }, r;
+	struct stored_token w = { "SECRET-refresh", "access", 5, NULL, 0 }, r;
 	char err[ERRSZ];
 	char *text, *p;
 
@@ -628,7 +628,7 @@ END_TEST
 /* The account name is bound in: a file moved to another name is refused. */
 START_TEST(test_sealed_other_account)
 {
-	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "SECRET-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ], from[PATHSZ], to[PATHSZ];
 
 	ck_assert_int_eq(store_write(st_dir, st_key, "alice", &w, err,
@@ -650,7 +650,7 @@ END_TEST
 /* With a key, a plain file is still read, and the next write seals it. */
 START_TEST(test_plain_read_with_key)
 {
-	struct stored_token w = { "plain-refresh", NULL, 0, NULL }, r;
+	struct stored_token w = { "plain-refresh", NULL, 0, NULL, 0 }, r;
 	char err[ERRSZ];
 	char *text;
 

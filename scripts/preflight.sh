@@ -50,6 +50,7 @@ if [ "$want" != demo ]; then
 		miss "valgrind cannot run a program here"
 	fi
 	have cmp || miss "cmp is not installed: install diffutils"
+	have fail2ban-regex || miss "fail2ban-regex is not installed: install fail2ban"
 fi
 
 [ "$bad" = 0 ] || { echo "preflight: the tests cannot run; run 'make deps' as root" >&2; exit 1; }

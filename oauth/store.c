@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "io/atomicfile.h"
 #include "io/errf.h"
 #include "oauth/oauth.h"
 #include "oauth/seal.h"
@@ -41,7 +42,6 @@
 /* Longest user name put in a "chown" hint. */
 #define STORE_USER_MAX		64
 /* Suffix of the temporary, for mkostemp. */
-#define STORE_TMP_SUFFIX	".XXXXXX"
 
 
 _Static_assert(STORE_KEY_LEN == SEAL_KEY_LEN, "store and seal key sizes");
@@ -395,23 +395,6 @@ st_wipe_free(char **buf)
 	}
 }
 
-static int
-st_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Atomically replace the account's token file with t. Returns 0, or -1 with
  * a reason in err (the old file is then untouched).
@@ -423,14 +406,13 @@ int
 store_write(const char *dir, const unsigned char *key, const char *account,
     const struct stored_token *t, char *err, size_t errsize)
 {
-	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
+	char path[STORE_PATH_MAX], name[STORE_PATH_MAX];
 	char *buf = NULL, *sealed = NULL;
 	const char *out;
 	ssize_t len;
-	int fd = -1, dfd = -1, n, saved;
+	int r = -1, saved;
 
 	wipe_json_init();
-	tmp[0] = '\0';
 	if (store_path(dir, account, path, sizeof(path)) == -1) {
 		errf(err, errsize, "bad account name or state directory");
 		return -1;
@@ -440,85 +422,38 @@ store_write(const char *dir, const unsigned char *key, const char *account,
 		errf(err, errsize, "no refresh token to store");
 		return -1;
 	}
-	n = snprintf(tmp, sizeof(tmp), "%s/.%s.json" STORE_TMP_SUFFIX, dir,
-	    account);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		tmp[0] = '\0';
-		errf(err, errsize, "state directory path too long");
-		return -1;
-	}
+	snprintf(name, sizeof(name), "%s.json", account);
 	if ((buf = malloc(STORE_FILE_MAX)) == NULL) {
 		errf(err, errsize, "out of memory");
-		goto fail;
+		goto done;
 	}
 	if ((len = st_format(t, buf, STORE_FILE_MAX)) == -1) {
 		errf(err, errsize, "token does not fit in %d bytes of JSON",
 		    STORE_FILE_MAX);
-		goto fail;
+		goto done;
 	}
 	out = buf;
 	if (key != NULL) {
 		if ((sealed = malloc(STORE_FILE_MAX)) == NULL) {
 			errf(err, errsize, "out of memory");
-			goto fail;
+			goto done;
 		}
 		if ((len = seal_wrap(key, account, buf, (size_t)len, sealed,
 		    STORE_FILE_MAX)) == -1) {
 			errf(err, errsize, "token does not fit in %d bytes "
 			    "sealed", STORE_FILE_MAX);
-			goto fail;
+			goto done;
 		}
 		out = sealed;
 	}
-	/* mkostemp: O_CREAT | O_EXCL, mode 0600. */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		errf(err, errsize, "cannot create a file in %s: %s", dir,
-		    strerror(errno));
-		tmp[0] = '\0';
-		goto fail;
-	}
-	if (fchmod(fd, STORE_MODE) == -1 ||
-	    st_write_all(fd, out, (size_t)len) == -1 || fsync(fd) == -1) {
-		errf(err, errsize, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		goto fail;
-	}
-	n = close(fd);
-	fd = -1;
-	if (n == -1) {
-		errf(err, errsize, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		goto fail;
-	}
-	if (rename(tmp, path) == -1) {
-		errf(err, errsize, "cannot rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		goto fail;
-	}
-	tmp[0] = '\0';
-	st_wipe_free(&buf);
-	st_wipe_free(&sealed);
-	/* The rename is durable only once the directory is on disk. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(dfd) == -1) {
-		errf(err, errsize, "cannot fsync directory %s: %s", dir,
-		    strerror(errno));
-		goto fail;
-	}
-	close(dfd);
-	return 0;
-fail:
+	r = atomicfile_write(dir, name, out, (size_t)len, STORE_MODE, err,
+	    errsize);
+done:
 	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (dfd != -1)
-		close(dfd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
 	st_wipe_free(&buf);
 	st_wipe_free(&sealed);
 	errno = saved;
-	return -1;
+	return r;
 }
 
 /*

@@ -136,6 +136,12 @@ enum ktype {
 #define K_SECRET	0x04	/* never shown; no inline comment allowed */
 #define K_RESTART	0x08	/* a change needs a restart, not a reload */
 
+/* One bit per key of the table. */
+#define KEYSET_BITS	128
+struct keyset {
+	uint64_t	 w[KEYSET_BITS / 64];
+};
+
 struct key {
 	enum sect	 sect;
 	const char	*name;
@@ -261,9 +267,10 @@ static const struct key keys[] = {
 	    NULL, K_REPEAT },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
-_Static_assert(NKEYS <= 64, "one bit per key in a uint64_t");
+_Static_assert(NKEYS <= KEYSET_BITS, "one bit per key in a keyset");
 _Static_assert(NKEYS <= CONFIG_KEYS_MAX, "a line per key in struct config");
-#define KEY_BIT(i)	((uint64_t)1 << (i))
+#define KEY_ISSET(set, i)	(((set).w[(i) / 64] >> ((i) % 64)) & 1)
+#define KEY_SET(set, i)		((set).w[(i) / 64] |= (uint64_t)1 << ((i) % 64))
 
 /* Microsoft identity platform v2.0 endpoint ep at login host h. */
 #define MS_URL(h, tenant, ep)	"https://" h "/" tenant "/oauth2/v2.0/" ep
@@ -391,11 +398,11 @@ struct parse {
 	int		 preset;	/* a built-in provider being overridden */
 	int		 sect_line;
 	char		 label[CONFIG_LINE_MAX + 1];	/* "account foo" */
-	uint64_t	 seen;		/* bit i: keys[i] given in this section */
-	uint64_t	 bad;		/* bit i: ... and its value refused */
+	struct keyset	 seen;		/* bit i: keys[i] given in this section */
+	struct keyset	 bad;		/* bit i: ... and its value refused */
 	int		 seen_line[NKEYS];
 	int		 server_line;
-	uint64_t	 server_seen;
+	struct keyset	 server_seen;
 	size_t		 listens_cap, providers_cap, accounts_cap, users_cap;
 	size_t		 nlistener_sects;	/* [listener] headers seen */
 	struct ref	*refs;
@@ -1239,14 +1246,14 @@ key_line(const struct parse *p, const char *name)
 {
 	size_t i = key_index(p->sect, name);
 
-	return (p->seen & KEY_BIT(i)) ? p->seen_line[i] : 0;
+	return KEY_ISSET(p->seen, i) ? p->seen_line[i] : 0;
 }
 
 /* Was key name given in the current section with a value we refused? */
 static int
 key_bad(const struct parse *p, const char *name)
 {
-	return (p->bad & KEY_BIT(key_index(p->sect, name))) != 0;
+	return KEY_ISSET(p->bad, key_index(p->sect, name)) != 0;
 }
 
 /* Report key name, given in the current section, as not allowed here. */
@@ -1383,7 +1390,7 @@ section_end(struct parse *p)
 		return;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].sect != p->sect || !(keys[i].flags & K_REQ) ||
-		    (p->seen & KEY_BIT(i)) || p->preset)
+		    KEY_ISSET(p->seen, i) || p->preset)
 			continue;
 		perr(p, p->sect_line, p->label, keys[i].name,
 		    "missing (required)");
@@ -1397,7 +1404,7 @@ section_end(struct parse *p)
 	if (p->sect == S_SERVER) {
 		p->server_seen = p->seen;
 		for (i = 0; i < NKEYS; i++)
-			if (keys[i].sect == S_SERVER && (p->seen & KEY_BIT(i)))
+			if (keys[i].sect == S_SERVER && KEY_ISSET(p->seen, i))
 				p->cf->key_line[i] = p->seen_line[i];
 	}
 	p->sect = S_NONE;
@@ -1559,7 +1566,8 @@ section(struct parse *p, char *s)
 
 	section_end(p);
 	p->sect = S_BAD;	/* until it proves valid: its keys are ignored */
-	p->seen = p->bad = 0;
+	memset(&p->seen, 0, sizeof(p->seen));
+	memset(&p->bad, 0, sizeof(p->bad));
 	p->preset = 0;
 	p->sect_line = p->lineno;
 	p->label[0] = '\0';
@@ -1719,12 +1727,12 @@ handler(void *user, const char *section_name, const char *name,
 		return 1;
 	}
 	k = &keys[i];
-	if ((p->seen & KEY_BIT(i)) && !(k->flags & K_REPEAT)) {
+	if (KEY_ISSET(p->seen, i) && !(k->flags & K_REPEAT)) {
 		perr(p, p->lineno, label, name,
 		    "given twice (first at line %d)", p->seen_line[i]);
 		return 1;
 	}
-	p->seen |= KEY_BIT(i);
+	KEY_SET(p->seen, i);
 	p->seen_line[i] = p->lineno;
 	nerrs = p->nerrs + p->dropped;
 	if (*value == '\0')
@@ -1737,7 +1745,7 @@ handler(void *user, const char *section_name, const char *name,
 	else
 		set_key(p, k, value);
 	if (p->nerrs + p->dropped != nerrs)
-		p->bad |= KEY_BIT(i);
+		KEY_SET(p->bad, i);
 	return 1;
 }
 
@@ -1793,7 +1801,7 @@ provider_find(struct config *cf, const char *name)
 static int
 server_seen(const struct parse *p, const char *name)
 {
-	return (p->server_seen & KEY_BIT(key_index(S_SERVER, name))) != 0;
+	return KEY_ISSET(p->server_seen, key_index(S_SERVER, name)) != 0;
 }
 
 /* [server] checks that need the whole file; the host name default. */

@@ -22,7 +22,7 @@
 /* Who may scrape metrics unless metrics_networks says. */
 #define CONFIG_METRICS_NETWORKS	"127.0.0.0/8, ::1"
 #define CONFIG_PATH_MAX		108	/* a path key: sun_path's size */
-#define CONFIG_KEYS_MAX		64	/* keys in the key table */
+#define CONFIG_KEYS_MAX		128	/* keys in the key table */
 /* Written in a provider's URLs; replaced by each account's tenant. */
 #define CONFIG_TENANT_VAR	"{tenant}"
 #define CONFIG_TENANT_DEFAULT	"common"

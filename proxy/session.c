@@ -766,7 +766,9 @@ s_auth_verify(struct session *s, const char *pass)
 		s_auth_check(s);
 		return;
 	case PENALTY_WAIT:
-		if (failures > 0)
+		/* Said when the penalty is what holds it back, not the
+		   address's other checks. */
+		if (failures > 0 && delay >= 1.)
 			log_warn(s->id, "unknown[%s]: auth penalty %.0f s after "
 			    "%u failures", s->host, delay, failures);
 		s_enter(s, S_AUTH_PENALTY);

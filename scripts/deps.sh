@@ -27,6 +27,18 @@ done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# The tests run fail2ban-regex, haproxy and promtool themselves: the
+	# packages' services (fail2ban's sshd jail, a haproxy, a Prometheus
+	# server on :9090) must not start on this machine. policy-rc.d is
+	# Debian's switch for that (invoke-rc.d, deb-systemd-invoke).
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\n# authrelay deps.sh: no service starts.\nexit 101\n' \
+		    >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -154,6 +154,8 @@ print_account(const char *path, json_t *a)
 	json_t *c = json_object_get(a, "credential");
 	json_t *k = json_object_get(a, "connections");
 	json_t *m = json_object_get(a, "messages");
+	json_t *snd = json_object_get(a, "sending");
+	json_t *lim = json_object_get(snd, "limits");
 	const char *state = str(c, "state");
 	char t1[CLI_TIME_MAX], t2[CLI_TIME_MAX];
 
@@ -179,6 +181,15 @@ print_account(const char *path, json_t *a)
 	    num(k, "waiting"), num(k, "max"));
 	printf("    messages since start: %lld relayed, %lld failed\n",
 	    num(m, "relayed"), num(m, "failed"));
+	printf("    sent: %lld in the last minute, %lld messages and %lld "
+	    "recipients in 24 h\n", num(snd, "messages_last_minute"),
+	    num(snd, "messages_last_day"), num(snd, "recipients_last_day"));
+	printf("    limits (0: none): %lld a minute, %lld messages and %lld "
+	    "recipients a day, %lld recipients a message\n",
+	    num(lim, "max_messages_per_minute"),
+	    num(lim, "max_messages_per_day"),
+	    num(lim, "max_recipients_per_day"),
+	    num(lim, "max_recipients_per_message"));
 }
 
 static void

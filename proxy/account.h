@@ -17,6 +17,7 @@
 #include "io/workq.h"
 #include "oauth/oauth.h"
 #include "proxy/config.h"
+#include "proxy/sendlimit.h"
 #include "proxy/stats.h"
 #include "upstream/pool.h"
 #include "upstream/upstream.h"
@@ -46,6 +47,8 @@ struct relay_account {
 	struct provider_seen	*seen;
 	struct provider_seen	**seen_list;
 	struct stats_account	 stats;		/* since start */
+	struct sendwin		 win;		/* what it sent, for its
+						   sending limits */
 	unsigned		 refs;
 	unsigned long		 mark;		/* last generation using it */
 	int			 retired;

@@ -88,6 +88,8 @@
 #define PENALTY_MAX_MAX		3600
 #define AUTH_FAILURES_MIN	1	/* max_auth_failures */
 #define AUTH_FAILURES_MAX	100
+#define LIMIT_MIN		0	/* a sending limit; 0: none */
+#define LIMIT_MAX		10000000
 #define UPSTREAMS_MIN		1	/* max_upstream_connections */
 #define UPSTREAMS_MAX		100
 /* max_upstream_connections of a custom provider's accounts by default. */
@@ -158,6 +160,17 @@ struct key {
 #define USR(f)	offsetof(struct cfg_user, f)
 #define LST(f)	offsetof(struct cfg_listen, f)
 
+/* The four sending-limit keys of section S, fields through macro F. */
+#define LIMIT_KEYS(S, F) \
+	{ S, "max_messages_per_minute", T_LONG, F(limits.msgs_minute), \
+	    LIMIT_MIN, LIMIT_MAX, NULL, 0 }, \
+	{ S, "max_messages_per_day", T_LONG, F(limits.msgs_day), \
+	    LIMIT_MIN, LIMIT_MAX, NULL, 0 }, \
+	{ S, "max_recipients_per_day", T_LONG, F(limits.rcpts_day), \
+	    LIMIT_MIN, LIMIT_MAX, NULL, 0 }, \
+	{ S, "max_recipients_per_message", T_LONG, F(limits.rcpts_msg), \
+	    LIMIT_MIN, LIMIT_MAX, NULL, 0 }
+
 static const struct key keys[] = {
 	{ S_SERVER, "hostname", T_HOST, SRV(hostname), 0, 0, NULL, 0 },
 	{ S_SERVER, "listen", T_LISTEN, 0, 0, 0, NULL, K_REPEAT },
@@ -222,6 +235,7 @@ static const struct key keys[] = {
 	{ S_PROVIDER, "max_upstream_connections", T_LONG,
 	    PRV(max_upstream_connections), UPSTREAMS_MIN, UPSTREAMS_MAX, NULL,
 	    0 },
+	LIMIT_KEYS(S_PROVIDER, PRV),
 	{ S_ACCOUNT, "provider", T_REF, ACC(provider_name), 0, 0, NULL, K_REQ },
 	{ S_ACCOUNT, "email", T_EMAIL, ACC(email), 0, 0, NULL, K_REQ },
 	/* Required unless grant = service_account: see account_end. */
@@ -240,6 +254,7 @@ static const struct key keys[] = {
 	{ S_ACCOUNT, "max_upstream_connections", T_LONG,
 	    ACC(max_upstream_connections), UPSTREAMS_MIN, UPSTREAMS_MAX, NULL,
 	    0 },
+	LIMIT_KEYS(S_ACCOUNT, ACC),
 	/* Required unless auth = none: see user_end. */
 	{ S_USER, "password_hash", T_HASH, USR(password_hash), 0, 0, NULL,
 	    K_SECRET },
@@ -250,6 +265,7 @@ static const struct key keys[] = {
 	    0 },
 	{ S_USER, "rewrite_from_header", T_BOOL, USR(rewrite_from_header),
 	    0, 0, NULL, 0 },
+	LIMIT_KEYS(S_USER, USR),
 	/* Only [server] keys have defaults in this table; a [listener]
 	   starts with its own in section_listener. */
 	{ S_LISTENER, "address", T_ADDRPORT, 0, 0, 0, NULL, K_REQ },
@@ -279,6 +295,16 @@ _Static_assert(NKEYS <= CONFIG_KEYS_MAX, "a line per key in struct config");
 				MS_URL(h, tenant, "devicecode")
 
 /*
+ * Sending limits the providers publish: Exchange Online's per mailbox (30
+ * messages a minute, 10,000 recipients a day, 500 a message: "Exchange
+ * Online limits", Microsoft Learn), Google Workspace's per user (2,000
+ * messages and 10,000 recipients a day, 100 recipients a message over
+ * SMTP: "Gmail sending limits in Google Workspace").
+ */
+#define LIMITS_EXCHANGE	{ 30, 0, 10000, 500 }
+#define LIMITS_GOOGLE	{ 0, 2000, 10000, 100 }
+
+/*
  * The built-in providers (PROTOCOL.md). The national clouds' SMTP hosts
  * come from their users' reports, not from Microsoft's documentation.
  */
@@ -294,31 +320,33 @@ static const struct preset {
 	int		 tls;
 	int		 offline_params;
 	long		 max_upstreams;	/* max_upstream_connections */
+	struct cfg_limits limits;	/* the provider's published sending
+					   limits (see the example config) */
 } presets[] = {
 	{ "google", "https://accounts.google.com/o/oauth2/auth",
 	    "https://oauth2.googleapis.com/token", NULL,
 	    "https://mail.google.com/", NULL, "smtp.gmail.com", "465", 1, 1,
-	    10 },
+	    10, LIMITS_GOOGLE },
 	{ "microsoft", MS_URLS("login.microsoftonline.com", "{tenant}"),
 	    "https://outlook.office.com/SMTP.Send offline_access",
 	    "https://outlook.office365.com/.default",
-	    "smtp.office365.com", "587", 0, 0, 3 },
+	    "smtp.office365.com", "587", 0, 0, 3, LIMITS_EXCHANGE },
 	/* Personal Outlook.com accounts: the tenant is always consumers. */
 	{ "outlook", MS_URLS("login.microsoftonline.com", "consumers"),
 	    "https://outlook.office.com/SMTP.Send offline_access",
 	    "https://outlook.office365.com/.default",
-	    "smtp-mail.outlook.com", "587", 0, 0, 3 },
+	    "smtp-mail.outlook.com", "587", 0, 0, 3, LIMITS_EXCHANGE },
 	/* US Government (GCC High, DoD). */
 	{ "microsoft-us", MS_URLS("login.microsoftonline.us", "{tenant}"),
 	    "https://outlook.office365.us/SMTP.Send offline_access",
 	    "https://outlook.office365.us/.default",
-	    "smtp.office365.us", "587", 0, 0, 3 },
+	    "smtp.office365.us", "587", 0, 0, 3, LIMITS_EXCHANGE },
 	/* China (operated by 21Vianet). */
 	{ "microsoft-china",
 	    MS_URLS("login.partner.microsoftonline.cn", "{tenant}"),
 	    "https://partner.outlook.cn/SMTP.Send offline_access",
 	    "https://partner.outlook.cn/.default",
-	    "smtp.partner.outlook.cn", "587", 0, 0, 3 },
+	    "smtp.partner.outlook.cn", "587", 0, 0, 3, LIMITS_EXCHANGE },
 };
 #define NPRESETS	(sizeof(presets) / sizeof(presets[0]))
 _Static_assert(NPRESETS <= CONFIG_MAX_PROVIDERS, "presets fit");
@@ -1444,6 +1472,7 @@ section_provider(struct parse *p, const char *name)
 			goto oom;
 		cf->providers = np;
 		memset(&np[i], 0, sizeof(np[i]));
+		np[i].limits = CFG_LIMITS_UNSET;
 		if ((np[i].name = strdup(name)) == NULL)
 			goto oom;
 		cf->nproviders++;
@@ -1479,6 +1508,7 @@ section_account(struct parse *p, const char *name)
 	cf->accounts = na;
 	na += cf->naccounts;
 	memset(na, 0, sizeof(*na));
+	na->limits = CFG_LIMITS_UNSET;
 	if ((na->name = strdup(name)) == NULL)
 		goto oom;
 	na->line = p->lineno;
@@ -2028,6 +2058,14 @@ has_tenant_var(const char *url)
  * An account whose provider is known: its tenant, and its own copy of the
  * provider's URLs and scope with the tenant filled in.
  */
+/* A sending limit not given (-1) takes def, and that not given, none. */
+static void
+limit_take(long *v, long def)
+{
+	if (*v < 0)
+		*v = def > 0 ? def : 0;
+}
+
 static void
 resolve_account(struct parse *p, struct cfg_account *a)
 {
@@ -2039,6 +2077,10 @@ resolve_account(struct parse *p, struct cfg_account *a)
 	if (a->max_upstream_connections == 0)
 		a->max_upstream_connections = pr->max_upstream_connections > 0 ?
 		    pr->max_upstream_connections : UPSTREAMS_DEFAULT;
+	limit_take(&a->limits.msgs_minute, pr->limits.msgs_minute);
+	limit_take(&a->limits.msgs_day, pr->limits.msgs_day);
+	limit_take(&a->limits.rcpts_day, pr->limits.rcpts_day);
+	limit_take(&a->limits.rcpts_msg, pr->limits.rcpts_msg);
 	if (!has_tenant_var(pr->auth_url) && !has_tenant_var(pr->token_url) &&
 	    !has_tenant_var(pr->device_url)) {
 		if (a->tenant != NULL) {
@@ -2232,6 +2274,7 @@ config_new(struct parse *p, const char *path)
 		pr->smtp_tls = ps->tls;
 		pr->offline_params = ps->offline_params;
 		pr->max_upstream_connections = ps->max_upstreams;
+		pr->limits = ps->limits;
 	}
 	if (p->oom || p->nerrs > 0)
 		goto fail;

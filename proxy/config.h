@@ -33,6 +33,19 @@
 enum listen_mode { LISTEN_STARTTLS, LISTEN_TLS, LISTEN_PLAIN };
 
 /*
+ * Sending limits (proxy/sendlimit.h): of a provider (its accounts'
+ * default), an account, a user. 0: none; while the file is read, -1: not
+ * given (an account then takes its provider's, and that 0).
+ */
+struct cfg_limits {
+	long	msgs_minute;	/* max_messages_per_minute */
+	long	msgs_day;	/* max_messages_per_day */
+	long	rcpts_day;	/* max_recipients_per_day */
+	long	rcpts_msg;	/* max_recipients_per_message */
+};
+#define CFG_LIMITS_UNSET	((struct cfg_limits){ -1, -1, -1, -1 })
+
+/*
  * A listener: a "listen =" line of [server] (the shorthand: defaults for
  * everything but address and mode) or a [listener NAME] section.
  */
@@ -79,6 +92,7 @@ struct cfg_provider {
 						   0: UPSTREAMS_DEFAULT */
 	int	 offline_params;	/* authorize asks for access_type=offline
 					   and prompt=consent (Google) */
+	struct cfg_limits limits;	/* its accounts' default */
 	int	 line;			/* 0 for an untouched preset */
 };
 
@@ -111,6 +125,8 @@ struct cfg_account {
 	long			 max_upstream_connections;	/* resolved:
 						   the account's, else its
 						   provider's, else 10 */
+	struct cfg_limits	 limits;	/* resolved: the account's, else
+						   its provider's, else none */
 	int			 line;
 };
 
@@ -133,6 +149,7 @@ struct cfg_user {
 	int			 networks_line;	/* first networks key; 0 */
 	enum sender_policy	 sender_policy;	/* default pass */
 	int			 rewrite_from_header;	/* with rewrite */
+	struct cfg_limits	 limits;	/* the user's own; 0: none */
 	int			 line;
 };
 

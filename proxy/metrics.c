@@ -293,6 +293,59 @@ render_account_tokens(struct mbuf *b, const struct runtime *rt,
 }
 
 static void
+render_account_sending(struct mbuf *b, const struct runtime *rt)
+{
+	static const char *const scope[2] = { "account", "user" };
+	char n[METRICS_LABEL_MAX];
+	time_t now = time(NULL);
+	size_t i, k, sc;
+	long v;
+
+	head(b, "authrelay_sending_messages_last_minute", "gauge",
+	    "Messages the provider took in the last 60 s, by account.");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		mb_printf(b, "authrelay_sending_messages_last_minute{account="
+		    "\"%s\"} %lu\n", lv(rt->accounts[i].cfg->name, n,
+		    sizeof(n)), sendwin_minute(&rt->accounts[i].ra->win, now));
+	head(b, "authrelay_sending_messages_last_day", "gauge",
+	    "Messages the provider took in the last 24 hours, by account.");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		mb_printf(b, "authrelay_sending_messages_last_day{account="
+		    "\"%s\"} %lu\n", lv(rt->accounts[i].cfg->name, n,
+		    sizeof(n)), sendwin_day_msgs(&rt->accounts[i].ra->win,
+		    now));
+	head(b, "authrelay_sending_recipients_last_day", "gauge",
+	    "Recipients of those messages, by account.");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		mb_printf(b, "authrelay_sending_recipients_last_day{account="
+		    "\"%s\"} %lu\n", lv(rt->accounts[i].cfg->name, n,
+		    sizeof(n)), sendwin_day_rcpts(&rt->accounts[i].ra->win,
+		    now));
+	head(b, "authrelay_sending_limit", "gauge",
+	    "The account's sending limits that are set, by limit.");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		for (k = 0; k < LIMITS; k++)
+			if ((v = sendlimit_value(&rt->accounts[i].cfg->limits,
+			    (enum sendlimit)k)) > 0)
+				mb_printf(b, "authrelay_sending_limit{account="
+				    "\"%s\",limit=\"%s\"} %ld\n",
+				    lv(rt->accounts[i].cfg->name, n,
+				    sizeof(n)), sendlimit_names[k], v);
+	head(b, "authrelay_sending_limit_reached_total", "counter",
+	    "MAIL or RCPT refused by a sending limit, by account, limit and "
+	    "whose limit (the account's or a user's).");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		for (sc = 0; sc < 2; sc++)
+			for (k = 0; k < LIMITS; k++)
+				mb_printf(b, "authrelay_sending_limit_reached_"
+				    "total{account=\"%s\",limit=\"%s\","
+				    "scope=\"%s\"} %llu\n",
+				    lv(rt->accounts[i].cfg->name, n,
+				    sizeof(n)), sendlimit_names[k], scope[sc],
+				    rt->accounts[i].ra->stats.limit_hits[sc][k]);
+}
+
+static void
 render_account_pools(struct mbuf *b, const struct runtime *rt)
 {
 	char n[METRICS_LABEL_MAX], lab[METRICS_LABEL_MAX + 16];
@@ -348,6 +401,7 @@ render_accounts(struct mbuf *b, const struct runtime *rt)
 
 	render_account_counters(b, rt);
 	render_account_pools(b, rt);
+	render_account_sending(b, rt);
 	if (rt->cfg->naccounts == 0)
 		return;
 	if ((sts = calloc(rt->cfg->naccounts, sizeof(*sts))) == NULL) {

@@ -16,6 +16,7 @@
 #include "io/log.h"
 #include "proxy/metrics.h"
 #include "proxy/privs.h"
+#include "proxy/sendsave.h"
 #include "proxy/server.h"
 #include "proxy/status.h"
 
@@ -348,6 +349,8 @@ server_first_generation(struct server *srv, struct config *cfg)
 		return -1;
 	}
 	(void)runtime_activate(srv->rt, NULL);
+	sendsave_load(srv);
+	sendsave_start(srv);
 	return 0;
 }
 
@@ -464,6 +467,8 @@ server_free(struct server *srv)
 	struct listener *l, *next;
 
 	session_close_all(&srv->sessions);
+	/* Before the worker pools go: it may wait for a write on one. */
+	sendsave_stop(srv);
 	httpd_stop(srv->httpd);
 	stats_free(&srv->sessions.stats);
 	penalty_free(srv->sessions.penalty);

@@ -65,6 +65,8 @@ struct server {
 	struct notify		 notify;
 	time_t			 started;
 	struct server_reload	 reload;
+	ev_timer		 sendsave_timer;	/* sendsave.h */
+	int			 sendsave_busy;	/* a write on a worker */
 	ev_signal		 sigterm, sigint, sighup;
 	ev_timer		 grace;
 	unsigned char		 seal_key[STORE_KEY_LEN];	/* secret */

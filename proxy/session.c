@@ -25,6 +25,7 @@
 #include "proxy/ipcount.h"
 #include "proxy/penalty.h"
 #include "proxy/proxyproto.h"
+#include "proxy/sendlimit.h"
 #include "proxy/datafilter.h"
 #include "proxy/fromrewrite.h"
 #include "proxy/sasl.h"
@@ -133,6 +134,7 @@ struct session {
 	int			 data_nul;	/* a NUL byte in the message */
 	ev_tstamp		 data_t0;	/* the end of data went out */
 	unsigned long		 txn_rcpts;	/* recipients the provider took */
+	unsigned long		 txn_rcpt_sent;	/* RCPTs sent to it */
 	ev_tstamp		 wait_t0;	/* began to wait for a slot */
 	unsigned long		 nmsgs;
 	const char		*close_reason;
@@ -926,6 +928,80 @@ s_sender_policy(struct session *s, const struct cfg_user *u, char *addr,
 	return 0;
 }
 
+/* The user's sending window, made at its first use; NULL out of memory. */
+static struct sendwin *
+s_user_win(struct session *s, const struct cfg_user *u)
+{
+	struct stats_user *su = stats_user(&s->env->stats, u->name);
+
+	if (su != NULL && su->win == NULL)
+		su->win = calloc(1, sizeof(*su->win));
+	return su != NULL ? su->win : NULL;
+}
+
+static int
+s_has_limits(const struct cfg_limits *l)
+{
+	return l->msgs_minute > 0 || l->msgs_day > 0 || l->rcpts_day > 0 ||
+	    l->rcpts_msg > 0;
+}
+
+/*
+ * A sending limit (the account's, then the user's) a new message (rcpt 0)
+ * or one more recipient (rcpt 1) would cross: its reply is queued and
+ * -1 returned; 0 when none would be.
+ */
+static int
+s_limit(struct session *s, const struct gen_account *ga,
+    const struct cfg_user *u, int rcpt)
+{
+	const struct cfg_limits *lim[2] = { &ga->cfg->limits, &u->limits };
+	const char *who[2] = { ga->cfg->name, u->name };
+	struct sendwin *win[2] = { &ga->ra->win, NULL };
+	time_t now = time(NULL);
+	enum sendlimit l = LIMIT_NONE;
+	int i;
+
+	for (i = 0; i < 2 && l == LIMIT_NONE; i++) {
+		if (!s_has_limits(lim[i]) ||
+		    (win[i] == NULL && (win[i] = s_user_win(s, u)) == NULL))
+			continue;
+		l = rcpt ? sendlimit_rcpt(lim[i], win[i], now,
+		    s->txn_rcpt_sent) : sendlimit_mail(lim[i], win[i], now);
+	}
+	if (l == LIMIT_NONE)
+		return 0;
+	i--;
+	ga->ra->stats.limit_hits[i][l]++;
+	log_info(s->id, "sending limit %s=%ld of %s %s reached",
+	    sendlimit_names[l], sendlimit_value(lim[i], l),
+	    i == 0 ? "account" : "user", who[i]);
+	if (l == LIMIT_RCPTS_MSG)
+		s_reply(s, "452 4.5.3 Too many recipients "
+		    "(max_recipients_per_message=%ld)",
+		    sendlimit_value(lim[i], l));
+	else
+		s_reply(s, "451 4.7.0 Sending limit reached: %s=%ld for %s "
+		    "%.100s, try again later", sendlimit_names[l],
+		    sendlimit_value(lim[i], l), i == 0 ? "account" : "user",
+		    who[i]);
+	return -1;
+}
+
+/* A message the provider accepted counts in its windows. */
+static void
+s_limit_count(struct session *s)
+{
+	struct sendwin *w;
+	time_t now = time(NULL);
+
+	sendwin_add(&s->ga->ra->win, now, s->txn_rcpts);
+	if (s->cu != NULL && s_has_limits(&s->cu->limits) &&
+	    (w = s_user_win(s, s->cu)) != NULL)
+		sendwin_add(w, now, s->txn_rcpts);
+	s->env->send_dirty = 1;
+}
+
 /*
  * No provider connection for this MAIL: the first MAIL of a session mapped
  * by network (user u, auth = none), or the first after the provider went
@@ -1002,10 +1078,14 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 	if (s_params(s, params, mail) == -1)
 		return;
 	if (mail) {
-		if (s_sender_policy(s, u, addr, sizeof(addr)) == -1)
+		if (s_sender_policy(s, u, addr, sizeof(addr)) == -1 ||
+		    s_limit(s, s->ga != NULL ? s->ga : runtime_account(s->rt,
+		    u), u, 0) == -1)
 			return;
 		params = s_drop_auth_param(params, kept, sizeof(kept));
-	}
+		s->txn_rcpt_sent = 0;
+	} else if (s->up != NULL && s_limit(s, s->ga, u, 1) == -1)
+		return;
 	n = snprintf(line, sizeof(line), "%s:<%s>%s%s", mail ? "MAIL FROM" :
 	    "RCPT TO", addr, *params != '\0' ? " " : "", params);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
@@ -1025,6 +1105,8 @@ cmd_path(struct session *s, const char *args, enum smtp_verb verb)
 		s_error(s);
 		return;
 	}
+	if (!mail)
+		s->txn_rcpt_sent++;
 	s->relayed = verb;
 	s_enter(s, S_RELAY);
 }
@@ -1174,6 +1256,25 @@ s_command(struct session *s, const char *line, size_t len)
  * Input.
  */
 
+/* Would one more recipient cross a sending limit? (No reply, no count.) */
+static int
+s_limit_would(struct session *s)
+{
+	const struct cfg_limits *lim[2] = { &s->ga->cfg->limits,
+	    s->cu != NULL ? &s->cu->limits : NULL };
+	struct stats_user *su;
+	time_t now = time(NULL);
+
+	if (s_has_limits(lim[0]) && sendlimit_rcpt(lim[0], &s->ga->ra->win,
+	    now, s->txn_rcpt_sent) != LIMIT_NONE)
+		return 1;
+	if (lim[1] == NULL || !s_has_limits(lim[1]))
+		return 0;
+	su = stats_user(&s->env->stats, s->cu->name);
+	return su == NULL || su->win == NULL || sendlimit_rcpt(lim[1],
+	    su->win, now, s->txn_rcpt_sent) != LIMIT_NONE;
+}
+
 /*
  * RFC 2920 towards the provider: while the reply to a MAIL or RCPT is due,
  * RCPT lines the client already pipelined go to the provider at once, so a
@@ -1208,6 +1309,10 @@ s_batch_rcpt(struct session *s)
 	    &params) == -1 ||
 	    s_params_known(s, params, 0, why, sizeof(why)) == -1)
 		return 0;
+	/* A recipient limit would answer this one here: not batched, it
+	   waits its turn. */
+	if (s_limit_would(s))
+		return 0;
 	o = snprintf(out, sizeof(out), "RCPT TO:<%s>%s%s", addr,
 	    *params != '\0' ? " " : "", params);
 	if (o < 0 || (size_t)o >= sizeof(out) ||
@@ -1215,6 +1320,7 @@ s_batch_rcpt(struct session *s)
 		return 0;
 	buf_consume(&s->c.in, n);
 	s->batched++;
+	s->txn_rcpt_sent++;
 	return 1;
 }
 
@@ -1504,9 +1610,12 @@ s_upstream_reply(struct session *s)
 		    s->rt->cfg->hostname);
 		return;
 	}
-	if (s->state == S_DATA_END)
+	if (s->state == S_DATA_END) {
+		if (code / 100 == 2)
+			s_limit_count(s);
 		s_count(s, code / 100 == 2 ? MSG_RELAYED : code / 100 == 5 ?
 		    MSG_REJECTED : MSG_FAILED);
+	}
 	if (code == 421) {
 		s->close_reason = "provider closing";
 		s_enter(s, S_CLOSING);

@@ -60,6 +60,8 @@ struct session_env {
 	struct penalty		*penalty;	/* failed logins per address */
 	struct ipcount		*ipcount;	/* connections per address */
 	struct stats		 stats;		/* the daemon's counters */
+	int			 send_dirty;	/* sending windows changed since
+						   they were saved */
 	uint64_t		 next_id;
 	struct session		*head;		/* every open session */
 	long			 n;

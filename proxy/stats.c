@@ -85,6 +85,7 @@ stats_free(struct stats *st)
 	for (b = 0; b < STATS_USER_BUCKETS; b++)
 		for (u = st->users[b]; u != NULL; u = next) {
 			next = u->next;
+			free(u->win);
 			free(u);
 		}
 	memset(st, 0, sizeof(*st));

@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+#include "proxy/sendlimit.h"
+
+#define STATS_LIMITS	LIMITS		/* sendlimit.h's kinds */
+
 /* Histogram buckets, in seconds (upper bounds; +Inf is implied). */
 #define STATS_BUCKETS	12
 extern const double	stats_bounds[STATS_BUCKETS];
@@ -84,13 +88,18 @@ struct stats_account {
 						   digit, 0: none of 1-5 */
 	struct stats_hist	 slot_wait;	/* waiting for a connection */
 	struct stats_hist	 data_reply;	/* end of DATA to the reply */
+	unsigned long long	 limit_hits[2][STATS_LIMITS];	/* sending
+						   limits reached: the
+						   account's, a user's */
 };
 
-/* A user's, when metrics_per_user is on; found by name. */
+/* A user's counters (metrics_per_user) and, when the user has sending
+   limits, its window (sendlimit.h); found by name. */
 struct stats_user {
 	struct stats_user	*next;		/* hash chain */
 	unsigned long long	 auth_ok, auth_failed;
 	unsigned long long	 messages[MSG_KINDS];
+	struct sendwin		*win;		/* NULL until needed */
 	char			 name[];
 };
 

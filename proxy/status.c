@@ -58,15 +58,18 @@ account_json(const struct gen_account *ga, int *degraded)
 	struct oauth_status st;
 	enum cred_state cs;
 	long used, idle;
+	time_t now;
 
 	oauth_account_status(ra->oauth, &st);
 	cs = cred_state(&st);
+	now = time(NULL);
 	if (cs == CRED_FAILING || cs == CRED_REAUTH)
 		*degraded = 1;
 	used = pool_used(ra->pool);
 	idle = pool_idle(ra->pool);
 	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:I, s:s, s:s, "
-	    "s:b}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+	    "s:b}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I, "
+	    "s:{s:I, s:I, s:I, s:I}}}",
 	    "name", ga->cfg->name,
 	    "email", ga->cfg->email,
 	    "provider", ga->cfg->provider->name,
@@ -86,7 +89,18 @@ account_json(const struct gen_account *ga, int *degraded)
 	    "messages",
 	    "relayed", (json_int_t)ra->stats.messages[MSG_RELAYED],
 	    "failed", (json_int_t)(ra->stats.messages[MSG_REJECTED] +
-	    ra->stats.messages[MSG_FAILED]));
+	    ra->stats.messages[MSG_FAILED]),
+	    "sending",
+	    "messages_last_minute", (json_int_t)sendwin_minute(&ra->win, now),
+	    "messages_last_day", (json_int_t)sendwin_day_msgs(&ra->win, now),
+	    "recipients_last_day", (json_int_t)sendwin_day_rcpts(&ra->win,
+	    now),
+	    "limits",
+	    "max_messages_per_minute", (json_int_t)ga->cfg->limits.msgs_minute,
+	    "max_messages_per_day", (json_int_t)ga->cfg->limits.msgs_day,
+	    "max_recipients_per_day", (json_int_t)ga->cfg->limits.rcpts_day,
+	    "max_recipients_per_message",
+	    (json_int_t)ga->cfg->limits.rcpts_msg);
 }
 
 static json_t *

@@ -9,9 +9,11 @@
 #   make demo       install missing deps, then relay one message through the
 #                   mock provider and show the result
 #   make install    install the daemon, its man pages, the systemd unit, the
-#                   example config and the fail2ban filter and jail under
-#                   PREFIX (/usr/local), the config ones under SYSCONFDIR
-#                   (PREFIX/etc); DESTDIR stages. Never writes authrelay.ini.
+#                   example config, the fail2ban filter and jail, and the
+#                   Grafana dashboard and Prometheus alert rules
+#                   (PREFIX/share/authrelay) under PREFIX (/usr/local), the
+#                   config ones under SYSCONFDIR (PREFIX/etc); DESTDIR
+#                   stages. Never writes authrelay.ini.
 #   make uninstall  remove what make install installed (not authrelay.ini)
 #   make deb        build build/authrelay_VERSION_ARCH.deb from a copy of the
 #                   source in build/deb-src (Debian tools, debian/)
@@ -121,10 +123,12 @@ MANDIR         ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CONFDIR         = $(SYSCONFDIR)/authrelay
 F2BDIR          = $(SYSCONFDIR)/fail2ban
+SHAREDIR        = $(PREFIX)/share/authrelay
 INSTALLED = $(SBINDIR)/authrelay $(MANDIR)/man8/authrelay.8 \
             $(MANDIR)/man5/authrelay.ini.5 $(CONFDIR)/authrelay.ini.example \
             $(SYSTEMDUNITDIR)/authrelay.service \
-            $(F2BDIR)/filter.d/authrelay.conf $(F2BDIR)/jail.d/authrelay.conf
+            $(F2BDIR)/filter.d/authrelay.conf $(F2BDIR)/jail.d/authrelay.conf \
+            $(SHAREDIR)/authrelay-dashboard.json $(SHAREDIR)/authrelay-alerts.yml
 
 # The unit names the daemon and the config where they are installed. The
 # config directory is created 0755 if missing and otherwise left as it is
@@ -134,7 +138,8 @@ install: $(B)/authrelay
 	  etc/authrelay.service.in > $(B)/authrelay.service
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) \
-	  $(DESTDIR)$(F2BDIR)/filter.d $(DESTDIR)$(F2BDIR)/jail.d
+	  $(DESTDIR)$(F2BDIR)/filter.d $(DESTDIR)$(F2BDIR)/jail.d \
+	  $(DESTDIR)$(SHAREDIR)
 	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	install -m 0755 $(B)/authrelay $(DESTDIR)$(SBINDIR)/authrelay
 	install -m 0644 docs/authrelay.8 $(DESTDIR)$(MANDIR)/man8/authrelay.8
@@ -148,11 +153,16 @@ install: $(B)/authrelay
 	  $(DESTDIR)$(F2BDIR)/filter.d/authrelay.conf
 	install -m 0644 etc/fail2ban/jail.d/authrelay.conf \
 	  $(DESTDIR)$(F2BDIR)/jail.d/authrelay.conf
+	install -m 0644 etc/grafana/authrelay-dashboard.json \
+	  $(DESTDIR)$(SHAREDIR)/authrelay-dashboard.json
+	install -m 0644 etc/prometheus/authrelay-alerts.yml \
+	  $(DESTDIR)$(SHAREDIR)/authrelay-alerts.yml
 
 # The config directory goes only if nothing else is left in it.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null || true
 
 # The package is built from a copy of the source files (tracked and
 # untracked, not ignored) in build/deb-src, so that dpkg-buildpackage's

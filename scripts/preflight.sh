@@ -51,6 +51,7 @@ if [ "$want" != demo ]; then
 	fi
 	have cmp || miss "cmp is not installed: install diffutils"
 	have fail2ban-regex || miss "fail2ban-regex is not installed: install fail2ban"
+	have promtool || miss "promtool is not installed: install prometheus"
 fi
 
 [ "$bad" = 0 ] || { echo "preflight: the tests cannot run; run 'make deps' as root" >&2; exit 1; }

@@ -93,7 +93,8 @@ dpkg-deb --contents "$deb" >"$logs/contents.txt"
 for f in usr/sbin/authrelay usr/share/man/man8/authrelay.8.gz \
     usr/share/man/man5/authrelay.ini.5.gz lib/systemd/system/authrelay.service \
     etc/authrelay/authrelay.ini.example etc/fail2ban/filter.d/authrelay.conf \
-    etc/fail2ban/jail.d/authrelay.conf; do
+    etc/fail2ban/jail.d/authrelay.conf usr/share/authrelay/authrelay-alerts.yml \
+    usr/share/authrelay/authrelay-dashboard.json; do
 	if awk -v f="./$f" '$6 == f { found = 1 } END { exit !found }' \
 	    "$logs/contents.txt"; then
 		ok "package holds /$f"
@@ -157,6 +158,8 @@ $stage/usr/local/etc/fail2ban/filter.d/authrelay.conf
 $stage/usr/local/etc/fail2ban/jail.d/authrelay.conf
 $stage/usr/local/lib/systemd/system/authrelay.service
 $stage/usr/local/sbin/authrelay
+$stage/usr/local/share/authrelay/authrelay-alerts.yml
+$stage/usr/local/share/authrelay/authrelay-dashboard.json
 $stage/usr/local/share/man/man5/authrelay.ini.5
 $stage/usr/local/share/man/man8/authrelay.8
 EOF

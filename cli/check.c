@@ -36,7 +36,8 @@ check_tls(const struct config *cfg)
 	SSL_CTX *ctx;
 	size_t i;
 
-	if (runtime_check_tls(cfg, &errors) == -1) {
+	if (runtime_check_secrets(cfg, &errors) == -1 ||
+	    runtime_check_tls(cfg, &errors) == -1) {
 		fprintf(stderr, "%s", errors != NULL ? errors :
 		    "authrelay: out of memory\n");
 		free(errors);
@@ -60,6 +61,41 @@ check_tls(const struct config *cfg)
 	return 0;
 }
 
+/* The name of a weak crypt(3) method hash uses; NULL if it is not one. */
+static const char *
+weak_method(const char *hash)
+{
+	if (strncmp(hash, "$1$", 3) == 0)
+		return "MD5-crypt ($1$)";
+	if (strncmp(hash, "$3$", 3) == 0)
+		return "NT hash ($3$)";
+	if (hash[0] == '_')
+		return "BSDi extended DES (_)";
+	if (hash[0] != '$')
+		return "traditional DES";
+	return NULL;
+}
+
+/* Say which users' hashes use a weak method (a warning, not an error). */
+static void
+check_hashes(const struct config *cfg)
+{
+	const char *m;
+	size_t i;
+
+	for (i = 0; i < cfg->nusers; i++) {
+		const struct cfg_user *u = &cfg->users[i];
+
+		if (u->password_hash == NULL ||
+		    (m = weak_method(u->password_hash)) == NULL)
+			continue;
+		fprintf(stderr, "%s:%d: [user %s] password_hash: warning: "
+		    "%s is weak and fast to guess: make a new one with "
+		    "authrelay hash-password (yescrypt)\n", cfg->path, u->line,
+		    u->name, m);
+	}
+}
+
 int
 cli_check(const struct config *cfg, const unsigned char *keyp)
 {
@@ -72,6 +108,7 @@ cli_check(const struct config *cfg, const unsigned char *keyp)
 
 	if (check_tls(cfg) == -1)
 		bad = 1;
+	check_hashes(cfg);
 	if ((fds = server_fd_limit(cfg->max_connections, &need)) != -1 &&
 	    fds < need)
 		fprintf(stderr, "%s:%d: [server] max_connections: warning: "

@@ -101,8 +101,12 @@ httpd_request(void *cls, struct MHD_Connection *c, const char *url,
 		*req = &first;
 		return MHD_YES;
 	}
-	if (*upload_data_size != 0)
-		return MHD_NO;		/* a body: not ours to take */
+	/* A body (no method here takes one) is read and dropped: the
+	   answer comes once it is all in. */
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return httpd_send(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",

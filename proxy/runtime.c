@@ -12,6 +12,7 @@
 #include "io/conn.h"
 #include "io/errf.h"
 #include "io/log.h"
+#include "io/secretfile.h"
 #include "proxy/runtime.h"
 
 static void
@@ -95,6 +96,41 @@ runtime_check_tls(const struct config *cfg, char **errors)
 	return -1;
 }
 
+/*
+ * The files that hold secrets are closed to others (io/secretfile.h): the
+ * config itself, tls_key, each account's client_key and
+ * service_account_file. 0, or -1 with one line per problem in *errors.
+ */
+int
+runtime_check_secrets(const struct config *cfg, char **errors)
+{
+	char err[ERRF_LINE_MAX];
+	size_t i;
+	int r = 0;
+
+	if (secretfile_check(cfg->path, err, sizeof(err)) == -1) {
+		errf_append(errors, "%s: %s", cfg->path, err);
+		r = -1;
+	}
+	if (secretfile_check(cfg->tls_key, err, sizeof(err)) == -1) {
+		errf_append(errors, "%s:%d: [server] tls_key: %s", cfg->path,
+		    config_server_line(cfg, "tls_key"), err);
+		r = -1;
+	}
+	for (i = 0; i < cfg->naccounts; i++) {
+		const struct cfg_account *a = &cfg->accounts[i];
+
+		if (secretfile_check(a->client_key, err, sizeof(err)) == -1 ||
+		    secretfile_check(a->service_account_file, err,
+		    sizeof(err)) == -1) {
+			errf_append(errors, "%s:%d: [account %s]: %s",
+			    cfg->path, a->line, a->name, err);
+			r = -1;
+		}
+	}
+	return r;
+}
+
 /* Each listener: its TLS context from the files as they are now, and the
    socket of its address (kept, or bound now). */
 static int
@@ -105,7 +141,8 @@ build_listeners(struct runtime *rt, const struct runtime_env *env,
 	char err[ERRF_LINE_MAX];
 	size_t i;
 
-	if (runtime_check_tls(cfg, errors) == -1)
+	if (runtime_check_secrets(cfg, errors) == -1 ||
+	    runtime_check_tls(cfg, errors) == -1)
 		return -1;
 	if (cfg->nlistens > 0 && (rt->listeners = calloc(cfg->nlistens,
 	    sizeof(*rt->listeners))) == NULL)

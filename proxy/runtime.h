@@ -67,6 +67,12 @@ struct runtime	*runtime_build(const struct runtime_env *, struct config *cfg,
 		    const struct runtime *prev, unsigned long id,
 		    char **errors);
 /*
+ * The files that hold secrets are closed to others (io/secretfile.h): the
+ * config itself, tls_key, each account's client_key and
+ * service_account_file. 0, or -1 with one line per problem in *errors.
+ */
+int		 runtime_check_secrets(const struct config *, char **errors);
+/*
  * The certificate and key load and match, as the user we run as: each
  * problem once, at the key's line, rather than once per listener. 0, or
  * -1 with a line in *errors. Nothing to load without a TLS listener.

@@ -8,6 +8,7 @@
  * line: AUTH lines are not logged and their copies are wiped.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -770,9 +771,9 @@ s_auth_verify(struct session *s, const char *pass)
 	case PENALTY_WAIT:
 		/* Said when the penalty is what holds it back, not the
 		   address's other checks. */
-		if (failures > 0 && delay >= 1.)
+		if (failures > 0 && delay > AUTH_PENALTY_LOG_MIN)
 			log_warn(s->id, "unknown[%s]: auth penalty %.0f s after "
-			    "%u failures", s->host, delay, failures);
+			    "%u failures", s->host, ceil(delay), failures);
 		s_enter(s, S_AUTH_PENALTY);
 		return;
 	case PENALTY_FULL:
@@ -1595,7 +1596,6 @@ s_upstream_reply(struct session *s)
 	const char *r = upstream_reply(s->up, &len);
 	int code = upstream_reply_code(s->up);
 
-	s->ga->ra->stats.replies[code >= 100 && code < 600 ? code / 100 : 0]++;
 	if (s->state == S_DATA_END)
 		stats_hist_add(&s->ga->ra->stats.data_reply,
 		    ev_now(s->env->loop) - s->data_t0);
@@ -1604,6 +1604,7 @@ s_upstream_reply(struct session *s)
 		s_ready(s);
 		return;
 	}
+	s->ga->ra->stats.replies[code >= 100 && code < 600 ? code / 100 : 0]++;
 	if (conn_write(&s->c, r, len) == -1) {
 		s_close_with(s, "output overflow",
 		    "421 4.3.0 %s Error: reply too large",
@@ -1634,8 +1635,10 @@ s_upstream_reply(struct session *s)
 		}
 		break;
 	case S_DATA_END:
-		s->nmsgs++;
-		log_info(s->id, "message relayed size=%llu reply=\"%.*s\"",
+		if (code / 100 == 2)
+			s->nmsgs++;
+		log_info(s->id, "message %s size=%llu reply=\"%.*s\"",
+		    code / 100 == 2 ? "relayed" : "not relayed",
 		    s->df.content, (int)(len > 2 ? len - 2 : 0) > 200 ? 200 :
 		    (int)(len > 2 ? len - 2 : 0), r);
 		break;
@@ -1893,6 +1896,13 @@ s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		s_free(s, s->close_reason);
 		return;
 	}
+	if (s->state == S_TLS) {
+		/* No reply can reach a client that has no TLS yet. */
+		log_info(s->id, "timeout state=tls");
+		s->gl->sock->stats.tls_failures[TLSFAIL_TIMEOUT]++;
+		s_free(s, "TLS handshake timeout");
+		return;
+	}
 	if (s->state == S_PROXY) {
 		s_stat_refused(s, REFUSED_PROXY);
 		log_info(s->id, "no PROXY header within %d s",
@@ -1901,8 +1911,6 @@ s_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	log_info(s->id, "timeout state=%s", s_names[s->state]);
-	if (s->state == S_TLS)
-		s->gl->sock->stats.tls_failures[TLSFAIL_TIMEOUT]++;
 	s_close_with(s, "timeout", "421 4.4.2 %s Error: timeout exceeded",
 	    s->rt->cfg->hostname);
 	s_update(s);

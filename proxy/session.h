@@ -44,6 +44,7 @@
 #define AUTH_FAIL_DELAY_MS	1000	/* ... plus [0, this) */
 #define SESSION_AUTH_QUEUE_MAX	1024	/* password checks waiting for a
 					   worker; beyond, 454 4.7.0 */
+#define AUTH_PENALTY_LOG_MIN	0.05	/* s of penalty wait worth a line */
 
 struct session;
 

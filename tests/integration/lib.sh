@@ -372,6 +372,9 @@ ar_write_config() {
 		[ -z "${AR_USER_LINES:-}" ] || echo "$AR_USER_LINES"
 		[ -z "${AR_SECTIONS:-}" ] || printf '\n%s\n' "$AR_SECTIONS"
 	} >"$file"
+	# It holds secrets: the daemon refuses a config open to others
+	# (io/secretfile.h), as an admin's must not be.
+	chmod 600 "$file"
 }
 
 # ar_start_daemon NAME [EXTRA SERVER LINES...]: write

@@ -76,6 +76,44 @@ else
 	ok "$name"
 fi
 
+# Secret files open to others: check and the daemon refuse them, naming
+# the chmod that fixes it.
+mkdir -p "$AR_TMP/cfg3"
+ar_write_config "$W/open.ini" cfg3
+chmod 644 "$W/open.ini"
+name="check: a config readable by others exits 1 and says to chmod o-rwx it"
+timeout 30 "$AUTHRELAY" -c "$W/open.ini" check >"$W/open.out" 2>&1
+rc=$?
+if [ "$rc" -ne 1 ]; then
+	not_ok "$name" "exit $rc, want 1" "$W/open.out"
+elif ! grep -q "holds secrets and is open to others (mode 0644): run chmod o-rwx $W/open.ini" "$W/open.out"; then
+	not_ok "$name" "no 'open to others ... chmod o-rwx' line" "$W/open.out"
+else
+	ok "$name"
+fi
+name="the daemon refuses to start with a config readable by others"
+timeout 30 "$AUTHRELAY" -c "$W/open.ini" >"$W/open-run.out" 2>&1
+rc=$?
+if [ "$rc" -ne 1 ] || ! grep -q "open to others" "$W/open-run.out"; then
+	not_ok "$name" "exit $rc, want 1 with 'open to others'" "$W/open-run.out"
+else
+	ok "$name"
+fi
+chmod 600 "$W/open.ini"
+cp "$AR_CERTS/server.key" "$W/open.key"
+chmod 644 "$W/open.key"
+sed -i "s|^tls_key = .*|tls_key = $W/open.key|" "$W/open.ini"
+name="check: a tls_key readable by others exits 1 with FILE:LINE: [server] tls_key"
+timeout 30 "$AUTHRELAY" -c "$W/open.ini" check >"$W/openkey.out" 2>&1
+rc=$?
+if [ "$rc" -ne 1 ]; then
+	not_ok "$name" "exit $rc, want 1" "$W/openkey.out"
+elif ! grep -q "^$W/open.ini:[0-9]*: \[server\] tls_key: .*run chmod o-rwx $W/open.key" "$W/openkey.out"; then
+	not_ok "$name" "no 'FILE:LINE: [server] tls_key: ... chmod o-rwx'" "$W/openkey.out"
+else
+	ok "$name"
+fi
+
 name="a bad config: the daemon refuses to start (exit 1)"
 f=$W/bad-daemon.ini
 { cat "$W/good.ini"; echo "bogus = 1"; } >"$f"
@@ -179,6 +217,20 @@ d = arlib.check_stored(new[0], msg, arlib.USER, ["rcpt@example.org"])
 if d:
     raise SystemExit(d)
 EOF
+
+name="check: a user's MD5-crypt hash gets a warning naming the user; the check still passes"
+{ cat "$DAEMON_CONF"; printf '\n[user weak@example.com]\npassword_hash = %s\naccount = sales\n' \
+    "$(openssl passwd -1 -salt abcdefgh weak-pass)"; } >"$W/weak.ini"
+chmod 600 "$W/weak.ini"
+timeout 30 "$AUTHRELAY" -c "$W/weak.ini" check >"$W/weak.out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then
+	not_ok "$name" "exit $rc, want 0" "$W/weak.out"
+elif ! grep -qF "[user weak@example.com] password_hash: warning: MD5-crypt" "$W/weak.out"; then
+	not_ok "$name" "no 'FILE:LINE: [user ...] password_hash: warning: MD5-crypt' line" "$W/weak.out"
+else
+	ok "$name"
+fi
 
 ar_check_secrets "t_admin: no secret in the daemon logs"
 ar_summary

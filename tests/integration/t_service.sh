@@ -813,7 +813,9 @@ else
 	CTL_SOCK=$D/run/control
 	AR_CERTS=$D/certs AR_CA=$D/certs/ca.pem AR_NO_USER=1 AR_CONTROL=$CTL_SOCK \
 	    ar_write_config "$DAEMON_CONF" drop "user = nobody" "group = nogroup"
-	chmod 644 "$DAEMON_CONF"
+	# As an admin would: readable by the daemon's group, no one else.
+	chown root:nogroup "$DAEMON_CONF"
+	chmod 640 "$DAEMON_CONF"
 	chown nobody:nogroup "$D/state"
 	TOKF=$D/state/sales.json
 
@@ -939,7 +941,8 @@ EOF
 	name="privileges: started as nobody with user = root: refuses, 'cannot become root'"
 	sed -e 's/^user = nobody$/user = root/' -e '/^group = /d' "$DAEMON_CONF" \
 	    >"$D/userroot.ini"
-	chmod 644 "$D/userroot.ini"
+	chown root:nogroup "$D/userroot.ini"
+	chmod 640 "$D/userroot.ini"
 	as_nobody timeout 10 "$AUTHRELAY" -c "$D/userroot.ini" \
 	    >/dev/null 2>"$D/authrelay-userroot.log"
 	RC=$?

@@ -150,6 +150,9 @@ struct oauth_status {
 	time_t	 refresh_at;	/* the refresh token's issue; 0: unknown
 				   or none (other grants) */
 	unsigned long long results[OAUTH_RESULTS];	/* refreshes so far */
+	int	 unsaved;	/* a rotated refresh token is only in memory:
+				   its file could not be written */
+	unsigned long long save_failures;	/* token file writes refused */
 };
 /*
  * What an account's credential looks like now, for status output and

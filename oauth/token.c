@@ -62,6 +62,8 @@
 #define TOKEN_HTTP_OK		200
 /* Longest path of a token file (checked when an account is added). */
 #define TOKEN_PATH_MAX		4096
+/* s between tries to write a rotated refresh token the disk refused. */
+#define TOKEN_SAVE_RETRY	30.
 /* Files whose change clears a "needs re-authorization" mark. */
 #define TOKEN_STAMP_FILES	2
 /* A renewal's jitter is at most this share of refresh_margin (1/5). */
@@ -108,6 +110,12 @@ struct oauth_account {
 	/* The request in flight, and what it was built from. */
 	struct http_req		*req;
 	char			*sent_refresh;	/* secret */
+	int			 sent_unsaved;	/* ... the unsaved one below */
+	/* A rotated refresh token the file could not take: used for the
+	   next refresh and written again until the write succeeds. */
+	char			*unsaved;	/* secret; NULL: none */
+	struct token_stamp	 unsaved_stamp;	/* the file as it was then */
+	ev_timer		 save_timer;	/* the next try (background) */
 	struct token_stamp	 sent_stamp;
 	/* A round: tries until a token, a refusal or a give-up. */
 	unsigned		 attempts;	/* failed tries in a row */
@@ -127,6 +135,7 @@ struct oauth_account {
 	struct token_waitq	 waiters;	/* in deadline order */
 	size_t			 nwaiters;
 	int			 quiet;		/* no renewal in the background */
+	unsigned long long	 save_failures;	/* token writes refused */
 	/* The last answer of the token endpoint, for status. */
 	time_t			 refresh_at;	/* the stored refresh token's
 						   issue; 0: unknown */
@@ -151,6 +160,9 @@ struct oauth {
 };
 
 static void	token_request(struct oauth_account *);
+static void	token_saved(struct oauth_account *);
+static void	token_keep_unsaved(struct oauth_account *, const char *,
+		    const char *);
 static void	token_fail_later(struct oauth_account *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -539,7 +551,8 @@ token_save(struct oauth_account *acct, const struct token_response *tr,
 
 	have_cur = store_read(o->state_dir, token_key(o), acct->cfg.name, &cur,
 	    err, sizeof(err)) == 0;
-	if (have_cur && acct->sent_refresh != NULL &&
+	/* Sent from memory, the file is known to be older. */
+	if (have_cur && acct->sent_refresh != NULL && !acct->sent_unsaved &&
 	    strcmp(cur.refresh_token, acct->sent_refresh) != 0) {
 		log_warn(0, "oauth account=%s token file replaced during the "
 		    "refresh: left as it is", acct->cfg.name);
@@ -552,26 +565,23 @@ token_save(struct oauth_account *acct, const struct token_response *tr,
 	}
 	memset(&st, 0, sizeof(st));
 	st.refresh_token = tr->refresh_token != NULL ? tr->refresh_token :
-	    cur.refresh_token;
+	    acct->unsaved != NULL ? acct->unsaved : cur.refresh_token;
 	/* A rotated token is new now; a kept one keeps its age. */
-	st.refresh_at = tr->refresh_token == NULL && have_cur ?
-	    cur.refresh_at : time(NULL);
+	st.refresh_at = tr->refresh_token == NULL && acct->unsaved == NULL &&
+	    have_cur ? cur.refresh_at : time(NULL);
 	st.access_token = tr->access_token;
 	st.expires_at = expires_at;
 	st.scope = tr->scope != NULL ? tr->scope : have_cur ? cur.scope : NULL;
 	if (store_write(o->state_dir, token_key(o), acct->cfg.name, &st, err,
-	    sizeof(err)) == 0)
+	    sizeof(err)) == 0) {
 		acct->refresh_at = st.refresh_at != 0 ? st.refresh_at :
 		    time(NULL);
-	else {
-		if (tr->refresh_token != NULL)
-			log_err(0, "oauth account=%s new refresh token NOT "
-			    "saved, the previous one stays on disk: %s",
-			    acct->cfg.name, err);
-		else
-			log_warn(0, "oauth account=%s access token not saved: "
-			    "%s", acct->cfg.name, err);
-	}
+		token_saved(acct);
+	} else if (tr->refresh_token != NULL || acct->unsaved != NULL)
+		token_keep_unsaved(acct, st.refresh_token, err);
+	else
+		log_warn(0, "oauth account=%s access token not saved: %s",
+		    acct->cfg.name, err);
 done:
 	if (have_cur)
 		store_token_clear(&cur);
@@ -595,6 +605,73 @@ token_desc_for_log(const struct oauth_account *acct, const char *desc,
 		return;
 	}
 	token_sanitize(dst, size, desc, NULL);
+}
+
+/* The refresh token in memory is on disk now. */
+static void
+token_saved(struct oauth_account *acct)
+{
+	if (acct->unsaved == NULL)
+		return;
+	wipe_str(&acct->unsaved);
+	token_bg_stop(acct, &acct->save_timer);
+	log_info(0, "oauth account=%s refresh token saved at last",
+	    acct->cfg.name);
+}
+
+/*
+ * The disk refused a rotated refresh token: with single-use rotation the
+ * one on disk may be dead already, so this one is kept in memory, used
+ * for the next refresh and written again every TOKEN_SAVE_RETRY s.
+ */
+static void
+token_keep_unsaved(struct oauth_account *acct, const char *refresh,
+    const char *err)
+{
+	char *copy;
+
+	if (refresh != acct->unsaved) {
+		if ((copy = strdup(refresh)) == NULL) {
+			log_err(0, "oauth account=%s new refresh token NOT "
+			    "saved and out of memory: the one on disk stays",
+			    acct->cfg.name);
+			return;
+		}
+		wipe_str(&acct->unsaved);
+		acct->unsaved = copy;
+		token_stamp(acct, &acct->unsaved_stamp);
+	}
+	acct->save_failures++;
+	log_err(0, "oauth account=%s new refresh token NOT saved: %s; kept in "
+	    "memory and used for the next refresh, written again in %.0f s",
+	    acct->cfg.name, err, TOKEN_SAVE_RETRY);
+	token_bg_start(acct, &acct->save_timer, TOKEN_SAVE_RETRY);
+}
+
+/* Try again to write the refresh token kept in memory. */
+static void
+token_save_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct oauth_account *acct = t->data;
+	struct oauth *o = acct->oauth;
+	struct stored_token st;
+	char err[TOKEN_ERR_MAX];
+
+	(void)revents;
+	ev_ref(loop);
+	if (acct->unsaved == NULL)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.refresh_token = acct->unsaved;
+	st.access_token = acct->access_token;
+	st.expires_at = acct->access_token != NULL ? acct->expires_at : 0;
+	st.scope = acct->scope;
+	if (store_write(o->state_dir, token_key(o), acct->cfg.name, &st, err,
+	    sizeof(err)) == 0) {
+		acct->refresh_at = time(NULL);
+		token_saved(acct);
+	} else
+		token_keep_unsaved(acct, acct->unsaved, err);
 }
 
 /* The token endpoint gave a token: keep it, renew it later, hand it out. */
@@ -784,6 +861,7 @@ token_request(struct oauth_account *acct)
 	struct oauth *o = acct->oauth;
 	struct stored_token st;
 	char err[TOKEN_ERR_MAX], why[TOKEN_ERR_MAX + TOKEN_HINT_MAX];
+	const char *refresh;
 	char *body = NULL;
 
 	memset(&st, 0, sizeof(st));
@@ -792,12 +870,23 @@ token_request(struct oauth_account *acct)
 	    store_read(o->state_dir, token_key(o), acct->cfg.name, &st, err,
 	    sizeof(err)) == -1)
 		goto fail;
-	if ((body = grant_body(&acct->cfg, st.refresh_token, time(NULL), err,
+	/* The one in memory, unless someone wrote the file since. */
+	if (acct->unsaved != NULL && !token_stamp_eq(&acct->sent_stamp,
+	    &acct->unsaved_stamp)) {
+		log_info(0, "oauth account=%s token file written since the "
+		    "refresh token in memory failed to save: the file's is "
+		    "used", acct->cfg.name);
+		wipe_str(&acct->unsaved);
+		token_bg_stop(acct, &acct->save_timer);
+	}
+	acct->sent_unsaved = acct->unsaved != NULL;
+	refresh = acct->unsaved != NULL ? acct->unsaved : st.refresh_token;
+	if ((body = grant_body(&acct->cfg, refresh, time(NULL), err,
 	    sizeof(err))) == NULL)
 		goto fail;
 	wipe_str(&acct->sent_refresh);
-	if (st.refresh_token != NULL &&
-	    (acct->sent_refresh = strdup(st.refresh_token)) == NULL) {
+	if (refresh != NULL &&
+	    (acct->sent_refresh = strdup(refresh)) == NULL) {
 		token_transient(acct, "out of memory", -1);
 		goto done;
 	}
@@ -1055,6 +1144,8 @@ token_account_free(struct oauth_account *acct)
 	ev_timer_stop(loop, &acct->wait_timer);
 	token_bg_stop(acct, &acct->retry_timer);
 	token_bg_stop(acct, &acct->renew_timer);
+	token_bg_stop(acct, &acct->save_timer);
+	wipe_str(&acct->unsaved);
 	while ((w = TAILQ_FIRST(&acct->waiters)) != NULL) {
 		TAILQ_REMOVE(&acct->waiters, w, entry);
 		free(w);
@@ -1161,6 +1252,8 @@ oauth_account_add(struct oauth *o, const struct oauth_account_cfg *cfg)
 	ev_init(&acct->wait_timer, token_wait_cb);
 	ev_init(&acct->retry_timer, token_retry_cb);
 	ev_init(&acct->renew_timer, token_renew_cb);
+	ev_init(&acct->save_timer, token_save_cb);
+	acct->save_timer.data = acct;
 	acct->fail_timer.data = acct->wait_timer.data = acct;
 	acct->retry_timer.data = acct->renew_timer.data = acct;
 	c = &acct->cfg;
@@ -1354,5 +1447,7 @@ oauth_account_status(struct oauth_account *acct, struct oauth_status *st)
 	st->refreshing = acct->req != NULL ||
 	    ev_is_active(&acct->retry_timer);
 	st->refresh_at = acct->refresh_at;
+	st->unsaved = acct->unsaved != NULL;
+	st->save_failures = acct->save_failures;
 	memcpy(st->results, acct->nresults, sizeof(st->results));
 }

@@ -276,6 +276,20 @@ render_account_tokens(struct mbuf *b, const struct runtime *rt,
 			    "account=\"%s\"} %lld\n",
 			    lv(rt->accounts[i].cfg->name, n, sizeof(n)),
 			    (long long)(now - sts[i].refresh_at));
+	head(b, "authrelay_token_unsaved", "gauge",
+	    "1 while a rotated refresh token is only in memory: its file "
+	    "could not be written (disk full, read-only); written again every "
+	    "30 s.");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		mb_printf(b, "authrelay_token_unsaved{account=\"%s\"} %d\n",
+		    lv(rt->accounts[i].cfg->name, n, sizeof(n)),
+		    sts[i].unsaved);
+	head(b, "authrelay_token_save_failures_total", "counter",
+	    "Token file writes refused, by account.");
+	for (i = 0; i < rt->cfg->naccounts; i++)
+		mb_printf(b, "authrelay_token_save_failures_total{account="
+		    "\"%s\"} %llu\n", lv(rt->accounts[i].cfg->name, n,
+		    sizeof(n)), sts[i].save_failures);
 	head(b, "authrelay_account_needs_authorize", "gauge",
 	    "1 when the account's grant was refused: run authrelay "
 	    "authorize.");

@@ -68,8 +68,8 @@ account_json(const struct gen_account *ga, int *degraded)
 	used = pool_used(ra->pool);
 	idle = pool_idle(ra->pool);
 	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:I, s:s, s:s, "
-	    "s:b}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I, "
-	    "s:{s:I, s:I, s:I, s:I}}}",
+	    "s:b, s:b}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, "
+	    "s:I, s:{s:I, s:I, s:I, s:I}}}",
 	    "name", ga->cfg->name,
 	    "email", ga->cfg->email,
 	    "provider", ga->cfg->provider->name,
@@ -81,6 +81,7 @@ account_json(const struct gen_account *ga, int *degraded)
 	    "last_result", st.last_result,
 	    "reason", st.reason,
 	    "refreshing", st.refreshing,
+	    "unsaved", st.unsaved,
 	    "connections",
 	    "busy", (json_int_t)(used - idle),
 	    "idle", (json_int_t)idle,

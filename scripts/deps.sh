@@ -12,7 +12,7 @@ libmicrohttpd-dev"
 # libnet-ssleay-perl for STARTTLS (a Recommends, so named here: the
 # install below takes no recommends).
 TEST="openssl ca-certificates curl swaks libnet-ssleay-perl msmtp python3
-valgrind diffutils mandoc clang libclang-rt-14-dev fail2ban prometheus"
+valgrind diffutils mandoc clang libclang-rt-14-dev fail2ban prometheus haproxy"
 # The package (make deb, and its check in make check).
 PACKAGE="debhelper dpkg-dev fakeroot lintian"
 PKGS="$BUILD $TEST $PACKAGE"

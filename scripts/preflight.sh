@@ -50,6 +50,7 @@ if [ "$want" != demo ]; then
 		miss "valgrind cannot run a program here"
 	fi
 	have cmp || miss "cmp is not installed: install diffutils"
+	have haproxy || miss "haproxy is not installed: install haproxy"
 	have fail2ban-regex || miss "fail2ban-regex is not installed: install fail2ban"
 	have promtool || miss "promtool is not installed: install prometheus"
 fi

@@ -1,9 +1,10 @@
 #!/bin/sh
-# run.sh BUILD_DIR: the benchmarks behind "make bench". Starts the mock
-# provider and the daemon on 127.0.0.1 with tests/integration/lib.sh, drives
-# them with BUILD_DIR/loadgen, and prints each figure under the exact
-# command that produced it, then a summary table. The same text goes to
-# BUILD_DIR/bench.txt.
+# run.sh BUILD_DIR [PART...]: the benchmarks behind "make bench". Starts
+# the mock provider and the daemon on 127.0.0.1 with
+# tests/integration/lib.sh, drives them with BUILD_DIR/loadgen (and (e)
+# with tests/integration/bruteforce.py), and prints each figure under the
+# exact command that produced it, then a summary table. The same text goes
+# to BUILD_DIR/bench.txt (bench-PARTS.txt when only some parts run).
 #
 #   (a) throughput: 1 session x 200 messages, 20 x 20, the same pipelined
 #       over STARTTLS, 200 sessions x 1 message at concurrency 50
@@ -11,14 +12,23 @@
 #   (c) memory per session: VmRSS with 0 sessions, 1000 idle TLS sessions,
 #       100 authenticated sessions (each holding a provider connection)
 #   (d) instruction counts under callgrind for a fixed small workload
+#   (e) brute force: 100 connections from 127.0.0.1 guess passwords for
+#       BENCH_BRUTE_SECONDS (default 120) while a device at 127.0.0.2 sends
+#       a message every ~2 s: guesses checked in the first minute and per
+#       minute after it, the device's send time under attack vs idle
+#
+# PART (a, b, c, d, e; default all) runs only those parts, e.g. "run.sh
+# build e".
 #
 # Each part gets a fresh daemon, so one part's heap does not blur the next.
 # Speed figures are reported, never asserted (they depend on the machine).
 # One memory target is checked: the 50 MiB message may raise the daemon's
-# peak RSS by at most BENCH_HWM_MAX_KIB (the DATA window is bounded); the
-# exit status is non-zero if it does not hold or any client saw a failure.
+# peak RSS by at most BENCH_HWM_MAX_KIB (the DATA window is bounded); and
+# (e)'s three brute-force targets (see bruteforce.py). The exit status is
+# non-zero if one does not hold or any client saw a failure.
 #
-# Environment: BENCH_SKIP_CALLGRIND=1 skips (d). KEEP=1 keeps the
+# Environment: BENCH_SKIP_CALLGRIND=1 skips (d); BENCH_BRUTE_SECONDS sets
+# (e)'s attack time (over 60 for the per-minute figure). KEEP=1 keeps the
 # temporary directory. Every wait is bounded; everything is on 127.0.0.1.
 
 # Started by "sh" from the Makefile: the rest is bash.
@@ -27,18 +37,33 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -u
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILD_DIR" >&2
+if [ $# -lt 1 ]; then
+	echo "usage: $0 BUILD_DIR [PART...]" >&2
 	exit 2
 fi
 AR_BUILD=$(cd "$1" && pwd) || exit 2
 export AR_BUILD
+shift
+PARTS=" $* "
+for p in "$@"; do
+	case $p in
+	a|b|c|d|e) ;;
+	*) echo "$0: no part '$p' (a to e)" >&2; exit 2 ;;
+	esac
+done
+
+# part X: whether part X is to run.
+part() {
+	[ "$PARTS" = "  " ] || [[ $PARTS == *" $1 "* ]]
+}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/integration/lib.sh disable=SC1091
 . "$HERE/../integration/lib.sh"
 
 LOADGEN=$AR_BUILD/loadgen
 OUT=$AR_BUILD/bench.txt
+# Some parts only: their own file, the full report stays.
+[ "$PARTS" = "  " ] || OUT=$AR_BUILD/bench-$(tr -d ' ' <<<"$PARTS").txt
 # shellcheck disable=SC2034	# read by lib.sh's ar_write_config
 AR_LOG_LEVEL=warn		# logging must not dominate
 CASE_WAIT=90			# seconds for one loadgen run
@@ -50,6 +75,7 @@ BIG_SIZE=$((50 * 1024 * 1024))
 CLK_TCK=$(getconf CLK_TCK)
 BENCH_FAIL=0
 ROWS=()
+ROWS_MEM=()
 
 [ -x "$LOADGEN" ] || { echo "$LOADGEN is missing: build it first" >&2; exit 2; }
 
@@ -227,6 +253,7 @@ ar_start_mock mock -q
 
 # --- (a) throughput ----------------------------------------------------------
 
+if part a; then
 say ""
 say "== (a) throughput (messages of 10 KiB)"
 start_daemon relay-a
@@ -254,9 +281,11 @@ if warm_up; then
 	        "(and so auth latency) carries ~40 ms Gmail would not add."
 fi
 stop_daemon
+fi	# (a)
 
 # --- (b) one big message -----------------------------------------------------
 
+if part b; then
 say ""
 say "== (b) one 50 MiB message through one session"
 start_daemon relay-b
@@ -288,6 +317,7 @@ if warm_up; then
 	    "kB): $verdict"
 fi
 stop_daemon
+fi	# (b)
 
 # --- (c) memory per session --------------------------------------------------
 
@@ -340,7 +370,7 @@ idle_case() {
 	ROWS_MEM+=("$label|$k|$rss0|$rss1|$per|$rss2")
 }
 
-ROWS_MEM=()
+if part c; then
 say ""
 say "== (c) daemon memory per idle session (VmRSS from /proc/PID/status;" \
     "its kB are KiB)"
@@ -358,9 +388,11 @@ if warm_up; then
 	    100 yes
 fi
 stop_daemon
+fi	# (c)
 
 # --- (d) instruction counts --------------------------------------------------
 
+if part d; then
 say ""
 say "== (d) instruction counts (valgrind --tool=callgrind on the daemon)"
 if [ "${BENCH_SKIP_CALLGRIND:-0}" = 1 ]; then
@@ -472,6 +504,59 @@ EOF
 	say "callgrind part took $(($(date +%s) - t0)) s"
 	stop_daemon
 fi
+fi	# (d)
+
+# --- (e) brute force ---------------------------------------------------------
+
+if part e; then
+BRUTE_SECONDS=${BENCH_BRUTE_SECONDS:-120}
+BRUTE_IDLE=20		# seconds of the device sending alone first
+BF=$AR_LIB_DIR/bruteforce.py
+say ""
+say "== (e) brute force: 100 connections from 127.0.0.1 (half implicit" \
+    "TLS, half STARTTLS) send AUTH PLAIN with wrong passwords, reconnecting" \
+    "when closed, for ${BRUTE_SECONDS}s; a device at 127.0.0.2 sends one" \
+    "message every ~2 s (implicit TLS, AUTH, MAIL, RCPT, DATA, QUIT)"
+say "targets: at most 10 guesses checked in the attack's first minute," \
+    "at most 4 per minute after it, the device's p50 send time under" \
+    "attack within 2x of idle and no failed send"
+say "# daemon with the defence defaults (auth_penalty_max = 15," \
+    "max_auth_failures = 3, max_connections_per_ip = 50, auth_timeout =" \
+    "30); guesses counted from its 'unknown[127.0.0.1]: SASL PLAIN" \
+    "authentication failed' lines"
+ar_start_daemon relay-e
+if warm_up; then
+	bf() {
+		say_cmd python3 "$BF" "$@"
+		PYTHONPATH=$AR_LIB_DIR timeout -k 5 $((BRUTE_SECONDS + 120)) \
+		    python3 "$BF" "$@" 2>>"$AR_TMP/bruteforce.err"
+	}
+	bf legit --seconds "$BRUTE_IDLE" "$AR_TMP/legit-idle.json" ||
+	    BENCH_FAIL=1
+	d0=$(cpu_ticks "$DAEMON_PID")
+	bf legit --seconds "$BRUTE_SECONDS" "$AR_TMP/legit-busy.json" &
+	legit_pid=$!
+	AR_PIDS="$AR_PIDS $legit_pid"
+	bf attack --seconds "$BRUTE_SECONDS" "$AR_TMP/attack.json" ||
+	    BENCH_FAIL=1
+	wait "$legit_pid" || BENCH_FAIL=1
+	ar_forget "$legit_pid"
+	d1=$(cpu_ticks "$DAEMON_PID")
+	BRUTE_OUT=$(PYTHONPATH=$AR_LIB_DIR python3 "$BF" report \
+	    --log "$DAEMON_LOG" --attack "$AR_TMP/attack.json" \
+	    --idle "$AR_TMP/legit-idle.json" --busy "$AR_TMP/legit-busy.json" \
+	    2>&1) || BENCH_FAIL=1
+	say "$BRUTE_OUT"
+	say "daemon cpu during the attack: $(calc "($d1 - $d0) / $CLK_TCK" 1) s" \
+	    "over ${BRUTE_SECONDS} s (/proc/PID/stat)"
+	if [ -s "$AR_TMP/bruteforce.err" ]; then
+		say "bruteforce.py stderr:"
+		head -n 8 "$AR_TMP/bruteforce.err" | sed 's/^/#   /' |
+		    tee -a "$OUT_TMP"
+	fi
+fi
+stop_daemon
+fi	# (e)
 
 # --- summary -----------------------------------------------------------------
 
@@ -512,6 +597,11 @@ done
 if [ -n "${IR_MSG:-}" ]; then
 	say "instructions: ~$IR_SESS Ir per session set-up, ~$IR_MSG Ir per" \
 	    "10 KiB message"
+fi
+if [ -n "${BRUTE_OUT:-}" ]; then
+	say "brute force (${BRUTE_SECONDS}s, 100 connections from one address):"
+	grep -E '^(guesses_|legit_)' <<<"$BRUTE_OUT" | sed 's/^/    /' |
+	    tee -a "$OUT_TMP"
 fi
 if [ "$BENCH_FAIL" = 0 ]; then
 	say "result: ok"

@@ -1,6 +1,8 @@
 /*
  * sendsave: sending windows across restarts. See sendsave.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,10 +199,16 @@ sendsave_load(struct server *srv)
 	json_t *o, *acc, *usr, *v;
 	const char *name;
 	time_t now = time(NULL);
+	struct stat sb;
 	size_t i;
 
 	snprintf(path, sizeof(path), "%s/%s", rt->cfg->state_dir,
 	    SENDSAVE_FILE);
+	if (stat(path, &sb) == 0 && sb.st_size > SENDSAVE_FILE_MAX) {
+		log_warn(0, "%s: over %d bytes: sending counts start from "
+		    "zero", path, SENDSAVE_FILE_MAX);
+		return;
+	}
 	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
 		if (errno != ENOENT && strstr(jerr.text, "unable to open") ==

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "io/conn.h"
 #include "io/errf.h"
@@ -243,6 +244,13 @@ build_accounts(struct runtime *rt, const struct runtime_env *env,
 			    "up its token handling", cfg->path, a->line,
 			    a->name);
 			goto done;
+		}
+		/* New credentials, same mailbox: what it sent still counts
+		   against the provider's limits, and its counters go on. */
+		if (found != NULL && strcasecmp((*found)->cfg->email,
+		    a->email) == 0) {
+			ga->ra->win = (*found)->ra->win;
+			ga->ra->stats = (*found)->ra->stats;
 		}
 	}
 	r = 0;

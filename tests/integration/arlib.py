@@ -521,6 +521,8 @@ def install_config(path):
     (DAEMON_CONF), atomically."""
     conf = env("DAEMON_CONF")
     shutil.copyfile(path, conf + ".new")
+    # A config holds secrets: the daemon refuses one open to others.
+    os.chmod(conf + ".new", 0o600)
     os.replace(conf + ".new", conf)
 
 

@@ -279,6 +279,28 @@ want_metrics(**{
     'authrelay_sending_limit{account="sales",limit="max_messages_per_minute"}': 3,
 })
 EOF
+# New credentials for the same mailbox (here its provider's ca_file, a copy
+# at another path): the account is made anew at the reload, and what it
+# sent must still count.
+cp "$AR_CA" "$AR_TMP/ca-copy.pem"
+AR_CA=$AR_TMP/ca-copy.pem AR_ACCOUNT_EXTRA="max_messages_per_minute = 3" \
+    ar_write_config "$DAEMON_CONF" minute "metrics = 127.0.0.1:$AR_MP"
+py "reload with new credentials for the mailbox: its account is new, its counts are not: 451 =3 at once" <<'EOF'
+gen = arlib.reload_ok()
+if gen != 3:
+    raise SystemExit("reload applied generation %d, want 3" % gen)
+if "account=sales retired" not in arlib.log_text():
+    raise SystemExit("the account was kept: no new credentials seen")
+s = connect()
+r = text(s.mail(arlib.USER))
+exp = os.environ["ACCT_LIMIT"] % ("max_messages_per_minute", 3)
+if r != exp:
+    raise SystemExit("MAIL after new credentials: %r, want %r (counts "
+                     "lost with the old account?)" % (r, exp))
+s.quit()
+sending(messages_last_minute=3, messages_last_day=3,
+        limits=limits(3, 0, 0, 0))
+EOF
 T1=$(date +%s)
 [ $((T1 - T0)) -lt 55 ] ||
     echo "# warning: the minute cases took $((T1 - T0))s, close to the window"

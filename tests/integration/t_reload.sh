@@ -50,7 +50,9 @@ relay_conf() {
 
 # install_conf FILE: make FILE the daemon's configuration (atomically).
 install_conf() {
-	cp "$1" "$DAEMON_CONF.new" && mv -f "$DAEMON_CONF.new" "$DAEMON_CONF"
+	# 0600: the daemon refuses a config open to others.
+	cp "$1" "$DAEMON_CONF.new" && chmod 600 "$DAEMON_CONF.new" &&
+	    mv -f "$DAEMON_CONF.new" "$DAEMON_CONF"
 }
 
 # reload_cli OUT: `authrelay reload`, its stdout and stderr to OUT; its

@@ -147,10 +147,17 @@ def want_metrics(**series):
             raise SystemExit("metrics: %s = %r, want %r" % (k, got, v))
 
 
-def want_log(pattern, log=None):
-    t = arlib.log_text() if log is None else open(log).read()
-    if not re.search(pattern, t):
-        raise SystemExit("no /%s/ in the daemon log" % pattern)
+def want_log(pattern, log=None, wait=10.0):
+    """The line may still be on its way: the daemon listens before it
+    has set up its accounts."""
+    end = time.time() + wait
+    while True:
+        t = arlib.log_text() if log is None else open(log).read()
+        if re.search(pattern, t):
+            return
+        if time.time() > end:
+            raise SystemExit("no /%s/ in the daemon log" % pattern)
+        time.sleep(0.1)
 EOF
 
 ACCT_LIMIT='451 4.7.0 Sending limit reached: %s=%s for account sales, try again later'

@@ -525,7 +525,8 @@ fi
 
 name="reload with metrics_per_user = no: applied, generation 2"
 sed "s/^metrics = .*/&\nmetrics_per_user = no/" "$DAEMON_CONF" >"$W/nouser.ini"
-cp "$W/nouser.ini" "$DAEMON_CONF.new" && mv -f "$DAEMON_CONF.new" "$DAEMON_CONF"
+cp "$W/nouser.ini" "$DAEMON_CONF.new" && chmod 600 "$DAEMON_CONF.new" &&
+    mv -f "$DAEMON_CONF.new" "$DAEMON_CONF"
 timeout 60 "$AUTHRELAY" -c "$DAEMON_CONF" reload >"$W/reload.out" 2>&1
 RC=$?
 if [ "$RC" = 0 ] && grep -q '^reload applied: generation 2$' "$W/reload.out"; then ok "$name"; else

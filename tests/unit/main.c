@@ -15,7 +15,7 @@ main(void)
 		xoauth2_suite, reply_suite, datafilter_suite, config_suite,
 		tokenjson_suite, store_suite, seal_suite, jwt_suite,
 		classify_suite, authorize_suite, cidr_suite, fromrewrite_suite,
-		pool_suite, proxyproto_suite,
+		pool_suite, proxyproto_suite, control_suite,
 		docs_suite,
 	};
 	SRunner *sr = srunner_create(NULL);

@@ -25,6 +25,7 @@ Suite	*cidr_suite(void);
 Suite	*fromrewrite_suite(void);
 Suite	*pool_suite(void);
 Suite	*proxyproto_suite(void);
+Suite	*control_suite(void);
 Suite	*docs_suite(void);
 
 #endif

@@ -428,13 +428,14 @@ render_accounts(struct mbuf *b, const struct runtime *rt)
 	free(sts);
 }
 
-/* Per-user series, for the users of the running configuration. */
+/* Per-user series, for the users of the running configuration (zeros for
+   one that has done nothing yet: a scrape creates nothing). */
 static void
 render_users(struct mbuf *b, const struct server *srv)
 {
+	static const struct stats_user none;
 	const struct runtime *rt = srv->rt;
-	struct stats *st = (struct stats *)&srv->sessions.stats;
-	struct stats_user *u;
+	const struct stats_user *u;
 	char n[METRICS_LABEL_MAX];
 	size_t i, k;
 
@@ -443,9 +444,10 @@ render_users(struct mbuf *b, const struct server *srv)
 	head(b, "authrelay_user_auth_total", "counter",
 	    "Logins of a user, by result (metrics_per_user).");
 	for (i = 0; i < rt->cfg->nusers; i++) {
-		if ((u = stats_user(st, rt->cfg->users[i].name)) == NULL)
-			continue;
-		lv(u->name, n, sizeof(n));
+		if ((u = stats_user_find(&srv->sessions.stats,
+		    rt->cfg->users[i].name)) == NULL)
+			u = &none;
+		lv(rt->cfg->users[i].name, n, sizeof(n));
 		mb_printf(b, "authrelay_user_auth_total{user=\"%s\",result="
 		    "\"success\"} %llu\n", n, u->auth_ok);
 		mb_printf(b, "authrelay_user_auth_total{user=\"%s\",result="
@@ -454,9 +456,10 @@ render_users(struct mbuf *b, const struct server *srv)
 	head(b, "authrelay_user_messages_total", "counter",
 	    "Messages of a user, by result (metrics_per_user).");
 	for (i = 0; i < rt->cfg->nusers; i++) {
-		if ((u = stats_user(st, rt->cfg->users[i].name)) == NULL)
-			continue;
-		lv(u->name, n, sizeof(n));
+		if ((u = stats_user_find(&srv->sessions.stats,
+		    rt->cfg->users[i].name)) == NULL)
+			u = &none;
+		lv(rt->cfg->users[i].name, n, sizeof(n));
 		for (k = 0; k < MSG_KINDS; k++)
 			mb_printf(b, "authrelay_user_messages_total{user=\"%s\","
 			    "result=\"%s\"} %llu\n", n, stats_msg_names[k],

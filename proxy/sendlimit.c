@@ -52,28 +52,29 @@ in_day(const struct sendwin *w, size_t i, time_t now)
 	return w->hour[i] > h - SENDWIN_DAY_SLOTS && w->hour[i] <= h;
 }
 
-unsigned long
-sendwin_day_msgs(const struct sendwin *w, time_t now)
+/* Sum of the slots of counts that are in the day. */
+static unsigned long
+day_sum(const struct sendwin *w, const unsigned long *counts, time_t now)
 {
 	unsigned long n = 0;
 	size_t i;
 
 	for (i = 0; i < SENDWIN_DAY_SLOTS; i++)
 		if (in_day(w, i, now))
-			n += w->hour_msgs[i];
+			n += counts[i];
 	return n;
+}
+
+unsigned long
+sendwin_day_msgs(const struct sendwin *w, time_t now)
+{
+	return day_sum(w, w->hour_msgs, now);
 }
 
 unsigned long
 sendwin_day_rcpts(const struct sendwin *w, time_t now)
 {
-	unsigned long n = 0;
-	size_t i;
-
-	for (i = 0; i < SENDWIN_DAY_SLOTS; i++)
-		if (in_day(w, i, now))
-			n += w->hour_rcpts[i];
-	return n;
+	return day_sum(w, w->hour_rcpts, now);
 }
 
 /* Put back one hour slot read from disk (ignored when out of the day). */

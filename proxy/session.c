@@ -1263,7 +1263,7 @@ s_limit_would(struct session *s)
 {
 	const struct cfg_limits *lim[2] = { &s->ga->cfg->limits,
 	    s->cu != NULL ? &s->cu->limits : NULL };
-	struct stats_user *su;
+	const struct stats_user *su;
 	time_t now = time(NULL);
 
 	if (s_has_limits(lim[0]) && sendlimit_rcpt(lim[0], &s->ga->ra->win,
@@ -1271,7 +1271,7 @@ s_limit_would(struct session *s)
 		return 1;
 	if (lim[1] == NULL || !s_has_limits(lim[1]))
 		return 0;
-	su = stats_user(&s->env->stats, s->cu->name);
+	su = stats_user_find(&s->env->stats, s->cu->name);
 	return su == NULL || su->win == NULL || sendlimit_rcpt(lim[1],
 	    su->win, now, s->txn_rcpt_sent) != LIMIT_NONE;
 }

@@ -53,6 +53,18 @@ user_bucket(const char *name)
 	return h % STATS_USER_BUCKETS;
 }
 
+/* The counters of user name if it has any yet; NULL if not. */
+const struct stats_user *
+stats_user_find(const struct stats *st, const char *name)
+{
+	const struct stats_user *u;
+
+	for (u = st->users[user_bucket(name)]; u != NULL; u = u->next)
+		if (strcmp(u->name, name) == 0)
+			return u;
+	return NULL;
+}
+
 /* The counters of user name, made at first use; NULL beyond
    STATS_USERS_MAX or out of memory. */
 struct stats_user *
@@ -61,9 +73,8 @@ stats_user(struct stats *st, const char *name)
 	size_t b = user_bucket(name), len;
 	struct stats_user *u;
 
-	for (u = st->users[b]; u != NULL; u = u->next)
-		if (strcmp(u->name, name) == 0)
-			return u;
+	if ((u = (struct stats_user *)stats_user_find(st, name)) != NULL)
+		return u;
 	len = strlen(name);
 	if (st->nusers >= STATS_USERS_MAX ||
 	    (u = calloc(1, sizeof(*u) + len + 1)) == NULL)

@@ -118,6 +118,9 @@ struct stats {
 /* The counters of user name, made at first use; NULL beyond
    STATS_USERS_MAX or out of memory. */
 struct stats_user *stats_user(struct stats *, const char *name);
+/* The counters of user name if it has any yet; NULL if not. */
+const struct stats_user *stats_user_find(const struct stats *,
+		    const char *name);
 /* Free the per-user counters. */
 void	stats_free(struct stats *);
 
